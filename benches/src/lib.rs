@@ -1,0 +1,1 @@
+//! Shared helpers for spindle's criterion benches.

@@ -1,0 +1,1 @@
+//! Python's `asyncio`, in Rust.

@@ -1,0 +1,1 @@
+//! Python's `concurrent.futures`, in Rust.

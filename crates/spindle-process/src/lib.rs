@@ -1,0 +1,1 @@
+//! Python's `multiprocessing`, in Rust.

@@ -1,0 +1,2 @@
+//! `cargo xtask`: spindle's automation, in Rust instead of shell scripts.
+fn main() {}
