@@ -6,6 +6,8 @@
 //! [`threading::Event`], [`threading::Barrier`], [`threading::Timer`].
 //! Per-thread data: [`threading::Local`].
 //! Queues: [`queue::Queue`], [`queue::LifoQueue`], [`queue::PriorityQueue`], [`queue::SimpleQueue`].
+//! Collections: [`collections::ThreadSafeDict`], [`collections::ThreadSafeList`], [`collections::ThreadSafeCache`].
 
+pub mod collections;
 pub mod queue;
 pub mod threading;

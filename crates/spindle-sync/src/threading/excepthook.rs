@@ -1,0 +1,148 @@
+//! [`set_excepthook`]: where a panic that ends a [`Thread`](super::Thread) is reported,
+//! Python's `threading.excepthook`.
+
+use std::any::Any;
+use std::fmt;
+use std::io::Write;
+
+use parking_lot::RwLock;
+
+use super::thread_info::ThreadInfo;
+
+/// The signature of a thread exception hook.
+pub type ExceptHook = fn(&ExceptHookArgs<'_>);
+
+/// What a thread exception hook is told: Python's `threading.ExceptHookArgs`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+///
+/// fn log(args: &ExceptHookArgs<'_>) {
+///     assert_eq!(args.thread().name(), "logged");
+///     assert_eq!(args.message(), "oops");
+///     assert!(args.payload().downcast_ref::<&str>().is_some());
+/// }
+/// let previous = set_excepthook(log);
+/// let t = Thread::builder().name("logged").spawn(|| -> () { panic!("oops") }).unwrap();
+/// assert!(t.join().is_err());
+/// set_excepthook(previous);
+/// ```
+pub struct ExceptHookArgs<'a> {
+    pub(crate) thread: &'a ThreadInfo,
+    pub(crate) message: &'a str,
+    pub(crate) payload: &'a (dyn Any + Send),
+}
+
+impl ExceptHookArgs<'_> {
+    /// The thread whose closure panicked: Python's `args.thread`.
+    pub fn thread(&self) -> &ThreadInfo {
+        self.thread
+    }
+
+    /// The panic message: Python's `str(args.exc_value)`.
+    pub fn message(&self) -> &str {
+        self.message
+    }
+
+    /// The panic payload, for hooks that downcast it: Python's `args.exc_value`.
+    pub fn payload(&self) -> &(dyn Any + Send) {
+        self.payload
+    }
+}
+
+impl fmt::Debug for ExceptHookArgs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExceptHookArgs")
+            .field("thread", &self.thread.name())
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+static HOOK: RwLock<ExceptHook> = parking_lot::const_rwlock(default_excepthook);
+
+/// Installs `hook` as the handler of panics that end spindle threads and returns the one it
+/// replaces: Python's `threading.excepthook = hook`.
+///
+/// The hook runs on the panicking thread, after the panic unwound out of the thread's
+/// closure and before [`Thread::join`](super::Thread::join) can return the
+/// [`Panicked`](super::Panicked) error; the thread still counts as alive while it runs. A
+/// panic inside the hook is caught and printed.
+///
+/// # Differences from Python
+///
+/// Rust's own panic hook (`std::panic::set_hook`) still runs first, at the panic site; this
+/// hook is the thread-level report that Python prints.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+///
+/// fn quiet(_: &ExceptHookArgs<'_>) {}
+/// let previous = set_excepthook(quiet);
+/// let t = Thread::builder().spawn(|| -> () { panic!("boom") }).unwrap();
+/// assert_eq!(t.join().unwrap_err().message(), "boom");
+/// set_excepthook(previous);
+/// ```
+pub fn set_excepthook(hook: ExceptHook) -> ExceptHook {
+    std::mem::replace(&mut *HOOK.write(), hook)
+}
+
+/// The hook in force now: Python's `threading.excepthook`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{excepthook, set_excepthook, ExceptHookArgs};
+///
+/// fn quiet(_: &ExceptHookArgs<'_>) {}
+/// let previous = set_excepthook(quiet);
+/// let current = excepthook();
+/// set_excepthook(previous);
+/// # let _ = current;
+/// ```
+pub fn excepthook() -> ExceptHook {
+    *HOOK.read()
+}
+
+/// The hook spindle starts with, which prints like Python to standard error:
+/// `Exception in thread NAME:` then the panic message. Python's `threading.__excepthook__`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{default_excepthook, set_excepthook};
+///
+/// // Put Python's printing hook back, whatever was installed.
+/// set_excepthook(default_excepthook);
+/// ```
+pub fn default_excepthook(args: &ExceptHookArgs<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "Exception in thread {}:\npanicked: {}",
+        args.thread().name(),
+        args.message()
+    );
+}
+
+/// Runs the installed hook for a panic of `thread`.
+pub(crate) fn report(thread: &ThreadInfo, payload: &(dyn Any + Send)) {
+    let message = super::error::panic_message(payload);
+    let args = ExceptHookArgs {
+        thread,
+        message: &message,
+        payload,
+    };
+    let hook = excepthook();
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&args))).is_err() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "Exception in threading.excepthook for thread {}",
+            thread.name()
+        );
+    }
+}
