@@ -1,0 +1,259 @@
+//! The result streams of `imap`, `imap_unordered` and the executor's chunked `map`.
+
+use super::core::Shared;
+use super::error::PoolError;
+use super::sinks::ChannelSink;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use spindle_futures::{FutureError, Map};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Groups an iterator's items into vectors of `size` (the last may be shorter).
+#[derive(Debug)]
+pub(crate) struct Chunks<I> {
+    inner: I,
+    size: usize,
+}
+
+impl<I> Chunks<I> {
+    pub(crate) fn new(inner: I, size: usize) -> Self {
+        Chunks {
+            inner,
+            size: size.max(1),
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Chunks<I> {
+    type Item = Vec<I::Item>;
+    fn next(&mut self) -> Option<Vec<I::Item>> {
+        let chunk: Vec<I::Item> = self.inner.by_ref().take(self.size).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    }
+}
+
+/// Results of [`Pool::imap`](super::Pool::imap), in input order: Python's `IMapIterator`.
+///
+/// Lazy: the input is read, in chunks, only as results are consumed, with at most
+/// `2 x processes` chunks in flight; each item is `Ok(value)` or the [`PoolError`] of that
+/// item (a panic fails only its own item; the stream goes on). Dropping the stream withdraws
+/// the chunks not yet sent to a worker.
+///
+/// # Differences from Python
+///
+/// Python's `imap` consumes the whole input at once in a helper thread; this one reads it as
+/// you go. Python's `next(timeout)` is [`timeout`](IMap::timeout), counted from the call that
+/// made the stream.
+pub struct IMap<'a, I: Iterator, R> {
+    inner: Map<'a, Chunks<I>, Vec<Result<R, PoolError>>>,
+    buf: VecDeque<Result<R, PoolError>>,
+}
+
+impl<I: Iterator, R> fmt::Debug for IMap<'_, I, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMap")
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, I: Iterator, R> IMap<'a, I, R> {
+    pub(crate) fn new(inner: Map<'a, Chunks<I>, Vec<Result<R, PoolError>>>) -> Self {
+        IMap {
+            inner,
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// Gives up waiting once `timeout` has passed since the stream was made: the next item is
+    /// then `Err(PoolError::NotReady)` and the stream ends (unsent chunks are withdrawn).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.timeout(timeout);
+        self
+    }
+
+    /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    pub fn read_ahead(mut self, chunks: usize) -> Self {
+        self.inner = self.inner.read_ahead(chunks);
+        self
+    }
+}
+
+impl<I: Iterator, R> Iterator for IMap<'_, I, R> {
+    type Item = Result<R, PoolError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.buf.pop_front() {
+                return Some(item);
+            }
+            match self.inner.next()? {
+                Ok(chunk) => self.buf.extend(chunk),
+                Err(e) => return Some(Err(PoolError::from_future_error(&e))),
+            }
+        }
+    }
+}
+
+/// Results of [`ProcessPoolExecutor::map`](super::ProcessPoolExecutor::map), in input order,
+/// with errors as [`FutureError`]s (see [`IMap`]; the same stream under the executor's error
+/// type, as `RemoteExecutor` code expects).
+pub struct ExecutorMap<'a, I: Iterator, R> {
+    inner: IMap<'a, I, R>,
+}
+
+impl<I: Iterator, R> fmt::Debug for ExecutorMap<'_, I, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorMap")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<'a, I: Iterator, R> ExecutorMap<'a, I, R> {
+    pub(crate) fn new(inner: IMap<'a, I, R>) -> Self {
+        ExecutorMap { inner }
+    }
+
+    /// Gives up once `timeout` has passed since `map` was called: the next item is
+    /// `Err(FutureError::Timeout)` and the stream ends, as Python's `map(timeout=...)`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.timeout(timeout);
+        self
+    }
+
+    /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    pub fn read_ahead(mut self, chunks: usize) -> Self {
+        self.inner = self.inner.read_ahead(chunks);
+        self
+    }
+}
+
+impl<I: Iterator, R> Iterator for ExecutorMap<'_, I, R> {
+    type Item = Result<R, FutureError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|r| r.map_err(FutureError::from))
+    }
+}
+
+/// Results of [`Pool::imap_unordered`](super::Pool::imap_unordered), in completion order:
+/// Python's `IMapUnorderedIterator`.
+///
+/// Lazy like [`IMap`], with at most `2 x processes` chunks in flight. Every input item yields
+/// exactly one result.
+pub struct IMapUnordered<I: Iterator, A, R> {
+    shared: Arc<Shared>,
+    f: fn(A) -> R,
+    input: Option<Chunks<I>>,
+    tx: Sender<Vec<Result<R, PoolError>>>,
+    rx: Receiver<Vec<Result<R, PoolError>>>,
+    in_flight: usize,
+    read_ahead: usize,
+    buf: VecDeque<Result<R, PoolError>>,
+}
+
+impl<I: Iterator, A, R> fmt::Debug for IMapUnordered<I, A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMapUnordered")
+            .field("in_flight", &self.in_flight)
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I, A, R> IMapUnordered<I, A, R>
+where
+    I: Iterator<Item = A>,
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        f: fn(A) -> R,
+        input: Chunks<I>,
+        read_ahead: usize,
+    ) -> Self {
+        let (tx, rx) = channel();
+        IMapUnordered {
+            shared,
+            f,
+            input: Some(input),
+            tx,
+            rx,
+            in_flight: 0,
+            read_ahead: read_ahead.max(1),
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    pub fn read_ahead(mut self, chunks: usize) -> Self {
+        self.read_ahead = chunks.max(1);
+        self
+    }
+
+    fn fill(&mut self) {
+        while self.in_flight < self.read_ahead {
+            let Some(chunk) = self.input.as_mut().and_then(Iterator::next) else {
+                self.input = None;
+                return;
+            };
+            self.in_flight += 1;
+            let sink = Box::new(ChannelSink {
+                n: chunk.len(),
+                tx: self.tx.clone(),
+            });
+            super::submit_items(&self.shared, self.f, &chunk, None, sink);
+        }
+    }
+
+    /// The next result, waiting at most `timeout`: Python's `next(timeout)`.
+    ///
+    /// # Errors
+    ///
+    /// `Some(Err(PoolError::NotReady))` if nothing finished in time (the stream stays usable);
+    /// `Some(Err(e))` for an item that failed; `None` once every item was yielded.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+        self.next_until(Instant::now().checked_add(timeout))
+    }
+
+    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<R, PoolError>> {
+        if let Some(item) = self.buf.pop_front() {
+            return Some(item);
+        }
+        self.fill();
+        if self.in_flight == 0 {
+            return None;
+        }
+        let chunk = match deadline {
+            None => self.rx.recv().ok()?,
+            Some(d) => match self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+            {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => return Some(Err(PoolError::NotReady)),
+                Err(RecvTimeoutError::Disconnected) => return None,
+            },
+        };
+        self.in_flight -= 1;
+        self.buf.extend(chunk);
+        self.fill();
+        self.buf.pop_front()
+    }
+}
+
+impl<I, A, R> Iterator for IMapUnordered<I, A, R>
+where
+    I: Iterator<Item = A>,
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    type Item = Result<R, PoolError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_until(None)
+    }
+}

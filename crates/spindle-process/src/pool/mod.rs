@@ -1,0 +1,134 @@
+//! Process pools: [`Pool`] (Python's `multiprocessing.Pool`) and [`ProcessPoolExecutor`]
+//! (Python's `concurrent.futures.ProcessPoolExecutor`), on one engine.
+//!
+//! - Pools: [`Pool`], [`ProcessPoolExecutor`] with its [`ProcessPoolBuilder`].
+//! - Results: [`AsyncResult`], the streams [`IMap`], [`IMapUnordered`], [`ExecutorMap`].
+//! - Errors and policy: [`PoolError`], [`OnWorkerDeath`].
+//!
+//! Each worker is a spawned copy of this program running a task loop. It shares with the pool
+//! two private shared-memory rings (tasks in, replies out; see `ring.rs`) and two pipes (for
+//! wake-ups, end of file and messages over 32 KiB); no lock is shared between workers. The
+//! submitting thread writes a task straight into the ring of the least busy worker (up to two
+//! tasks per worker, so a worker never waits for its next task; up to 64, written in one
+//! batch, while tasks are short); one supervisor thread per pool takes the replies, settles
+//! the results, reaps and replaces dead workers and kills workers whose task overran its
+//! timeout. Idle workers and the supervisor spin briefly on their rings (yielding the CPU),
+//! then announce their sleep and block in `poll` on their pipe: an idle pool uses no CPU.
+//! Workers arm `PR_SET_PDEATHSIG` and also leave on end of file of their task pipe, so they
+//! never outlive the pool's process.
+//!
+//! # Arguments and results
+//!
+//! Arguments and results are `serde` values. A task is one message however many items it
+//! holds: a chunk of a `map` carries its function token once and its items as one `Vec<A>`,
+//! and comes back as one `Vec` of per-item results (a panic still fails only its item).
+//!
+//! `serde` moves a plain `Vec<u8>` one byte at a time (it cannot tell a byte vector from any
+//! other sequence), which costs 2-3 ns a byte. For byte payloads use [`ByteBuf`] or mark
+//! the field `#[serde(with = "serde_bytes")]` (both re-exported here): the same bytes on the
+//! wire, encoded and decoded as one copy.
+//!
+//! ```
+//! use spindle_process::pool::{ByteBuf, ProcessPoolExecutor};
+//!
+//! fn checksum(data: ByteBuf) -> u64 {
+//!     data.iter().map(|&b| u64::from(b)).sum()
+//! }
+//!
+//! # spindle_process::init();
+//! let ex = ProcessPoolExecutor::builder().max_workers(1).build();
+//! let data = ByteBuf::from(vec![1u8; 1 << 20]);
+//! assert_eq!(ex.submit(checksum, data).into_result().unwrap(), 1 << 20);
+//! ex.shutdown(true, false);
+//! ```
+
+mod async_result;
+mod core;
+mod error;
+mod executor;
+mod iter;
+#[allow(clippy::module_inception)]
+mod pool;
+mod ring;
+mod sinks;
+mod supervisor;
+pub(crate) mod wire;
+mod worker_loop;
+
+pub use async_result::AsyncResult;
+pub use error::PoolError;
+pub use executor::{ProcessPoolBuilder, ProcessPoolExecutor};
+pub use iter::{ExecutorMap, IMap, IMapUnordered};
+pub use pool::Pool;
+/// `serde` helpers for byte payloads: `#[serde(with = "serde_bytes")]` on a `Vec<u8>` field
+/// makes it one copy instead of one `serde` call per byte.
+pub use serde_bytes;
+/// A `Vec<u8>` that `serde` moves as one byte string: the fast form of a byte payload.
+pub use serde_bytes::ByteBuf;
+
+use self::core::{Config, Shared, Sink, Task};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a worker's death (a signal, a crash, an exit inside a task) does to the pool.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::pool::{OnWorkerDeath, ProcessPoolExecutor};
+///
+/// # spindle_process::init();
+/// // Python's behaviour: the first death breaks the executor.
+/// let strict = ProcessPoolExecutor::builder().on_worker_death(OnWorkerDeath::Break).build();
+/// # drop(strict);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnWorkerDeath {
+    /// Fail only the task the worker was running ([`PoolError::WorkerDied`]), start a new
+    /// worker, and run the tasks queued behind it elsewhere (the default).
+    #[default]
+    Replace,
+    /// Fail that task and every other pending one with [`PoolError::Broken`] and refuse new
+    /// tasks: Python's `BrokenProcessPool`.
+    Break,
+}
+
+/// The defaults shared by both pools.
+fn default_config(name: &'static str) -> Config {
+    Config {
+        processes: 1,
+        initializer: None,
+        max_tasks: None,
+        on_death: OnWorkerDeath::Replace,
+        task_timeout: None,
+        in_flight: None,
+        spin: Duration::from_micros(50),
+        refuse: None,
+        name,
+        rings: true,
+    }
+}
+
+/// Encodes `f` over `args` as one task and hands it to the pool (or fails the sink).
+fn submit_items<A, R>(
+    shared: &Arc<Shared>,
+    f: fn(A) -> R,
+    args: &[A],
+    timeout: Option<Duration>,
+    sink: Box<dyn Sink>,
+) where
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    match wire::encode_task(f, args) {
+        Ok(frame) => shared.submit(Task {
+            frame,
+            claimed: false,
+            timeout,
+            sink,
+        }),
+        Err(e) => sink.complete(Err(e)),
+    }
+}

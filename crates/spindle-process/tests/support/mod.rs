@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests: the process-wide test lock and bounded joins.
+
+#![allow(dead_code)]
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use spindle_process::Process;
+
+/// How long any test waits for a child before failing.
+pub(crate) const LIMIT: Duration = Duration::from_secs(30);
+
+static PROCESS_LOCK: Mutex<()> = Mutex::new(());
+
+/// Serialises tests that start or reap processes (STYLE §6.4).
+pub(crate) fn process_lock() -> MutexGuard<'static, ()> {
+    PROCESS_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Joins `p` within [`LIMIT`], killing it (and failing) if it does not end.
+pub(crate) fn join_or_kill(p: &Process) -> i32 {
+    if !p.join_timeout(LIMIT) {
+        let _ = p.kill();
+        let _ = p.join_timeout(LIMIT);
+        panic!("child {:?} did not finish within {LIMIT:?}", p.pid());
+    }
+    p.exitcode().expect("joined child has an exit code")
+}
+
+/// Kills the child when dropped, so a failing assertion never leaves it running.
+pub(crate) struct KillOnDrop(pub Process);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.is_alive() {
+            let _ = self.0.kill();
+            let _ = self.0.join_timeout(LIMIT);
+        }
+    }
+}
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
+    }
+}
