@@ -3,6 +3,7 @@
 //! Each module carries the name of its Python twin:
 //!
 //! - [`threading`]: threads, locks, conditions, semaphores, events, barriers, timers, thread-locals.
+//! - [`collections`]: thread-safe dict, list and LRU cache with TTL (the seeds' `ThreadSafe*`).
 //! - [`queue`]: `Queue`, `LifoQueue`, `PriorityQueue`, `SimpleQueue`, with Python 3.13's `shutdown`.
 //! - [`futures`]: `concurrent.futures`: `Future`, `ThreadPoolExecutor`, `wait`, `as_completed`.
 //! - [`multiprocessing`]: processes, pipes, process-shared queues and locks, shared memory.
@@ -12,7 +13,7 @@
 //! `spindle::threading::Lock`), so each layer can be used alone.
 
 #[doc(inline)]
-pub use spindle_sync::{queue, threading};
+pub use spindle_sync::{collections, queue, threading};
 
 #[doc(inline)]
 pub use spindle_futures as futures;
