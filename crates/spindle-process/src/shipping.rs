@@ -168,6 +168,44 @@ fn in_code(addr: usize) -> bool {
     ranges.is_empty() || ranges.iter().any(|&(a, b)| (a..b).contains(&addr))
 }
 
+/// The offsets from the anchor of a trampoline at `t` and its target function at `g`, as a
+/// token carries them.
+///
+/// # Errors
+///
+/// [`ShipError::UnknownFunction`] if either address lies outside the executable's code.
+fn code_offsets(t: usize, g: usize) -> Result<(i64, i64), ShipError> {
+    if !in_code(t) || !in_code(g) {
+        return Err(ShipError::UnknownFunction);
+    }
+    let base = anchor_addr();
+    Ok((t.wrapping_sub(base) as i64, g.wrapping_sub(base) as i64))
+}
+
+/// The addresses in this process of the trampoline and target a token made by `sender` names
+/// by their offsets `t` and `g` (the inverse of [`code_offsets`]).
+///
+/// # Errors
+///
+/// [`ShipError::BuildMismatch`] if `sender` is not this executable's build;
+/// [`ShipError::UnknownFunction`] if either address lies outside the executable's code.
+fn code_addrs(sender: BuildId, t: i64, g: i64) -> Result<(usize, usize), ShipError> {
+    let here = BuildId::current();
+    if sender != here {
+        return Err(ShipError::BuildMismatch {
+            sender,
+            worker: here,
+        });
+    }
+    let base = anchor_addr();
+    let t = base.wrapping_add(t as usize);
+    let g = base.wrapping_add(g as usize);
+    if !in_code(t) || !in_code(g) {
+        return Err(ShipError::UnknownFunction);
+    }
+    Ok((t, g))
+}
+
 type Trampoline = unsafe fn(usize, &[u8]) -> Result<Vec<u8>, ShipError>;
 
 /// Decodes `A`, calls the `fn(A) -> R` at `target`, encodes `R`.
@@ -213,16 +251,12 @@ impl FnToken {
     /// assert_eq!(token, FnToken::of(double).unwrap());
     /// ```
     pub fn of<A: DeserializeOwned, R: Serialize>(f: fn(A) -> R) -> Result<FnToken, ShipError> {
-        let base = anchor_addr();
-        let t = trampoline::<A, R> as Trampoline as usize;
-        let g = f as usize;
-        if !in_code(t) || !in_code(g) {
-            return Err(ShipError::UnknownFunction);
-        }
+        let (trampoline, target) =
+            code_offsets(trampoline::<A, R> as Trampoline as usize, f as usize)?;
         Ok(FnToken {
             build: BuildId::current(),
-            trampoline: t.wrapping_sub(base) as i64,
-            target: g.wrapping_sub(base) as i64,
+            trampoline,
+            target,
         })
     }
 
@@ -232,19 +266,7 @@ impl FnToken {
     }
 
     fn resolve(&self) -> Result<(Trampoline, usize), ShipError> {
-        let here = BuildId::current();
-        if self.build != here {
-            return Err(ShipError::BuildMismatch {
-                sender: self.build,
-                worker: here,
-            });
-        }
-        let base = anchor_addr();
-        let t = base.wrapping_add(self.trampoline as usize);
-        let g = base.wrapping_add(self.target as usize);
-        if !in_code(t) || !in_code(g) {
-            return Err(ShipError::UnknownFunction);
-        }
+        let (t, g) = code_addrs(self.build, self.trampoline, self.target)?;
         // SAFETY:
         // - `t` lies in this executable's code and, the build id being equal, is the address
         //   `FnToken::of` took of a `Trampoline` in the sender (the caller of `Call::invoke`

@@ -10,31 +10,14 @@ use std::time::Duration;
 
 use spindle_process::synchronize::{Acquired, ReleaseError};
 use spindle_process::{
-    Barrier, BoundedSemaphore, Condition, Connection, Event, Lock, Pipe, Process, RLock, Semaphore,
-    Value,
+    Barrier, BoundedSemaphore, Condition, Connection, Event, Lock, Pipe, RLock, Semaphore, Value,
 };
-use support::{join_or_kill, process_lock, KillOnDrop, LIMIT};
+use support::{join_or_kill, process_lock, run_all, spawn, spawn_all, KillOnDrop, LIMIT};
 
 /// Processes contending in each counter test.
 const PROCS: usize = 3;
 /// Increments per process.
 const ITERS: u64 = 2_000;
-
-fn run_all<A>(f: fn(A), args: impl Fn(usize) -> A)
-where
-    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-{
-    let kids: Vec<KillOnDrop> = (0..PROCS)
-        .map(|i| {
-            let mut p = Process::new(f, args(i));
-            p.start().unwrap();
-            KillOnDrop(p)
-        })
-        .collect();
-    for p in &kids {
-        assert_eq!(join_or_kill(p), 0);
-    }
-}
 
 /// Read-modify-write without the value's own lock, so only the tested lock protects it.
 fn bump(v: &Value<u64>) {
@@ -55,7 +38,7 @@ fn lock_counter_is_exact() {
     let _g = process_lock();
     let lock = Lock::new().unwrap();
     let v = Value::new(0u64).unwrap();
-    run_all(with_lock, |_| (lock.clone(), v.clone()));
+    run_all(PROCS, with_lock, |_| (lock.clone(), v.clone()));
     assert_eq!(v.get(), PROCS as u64 * ITERS);
     assert!(!lock.locked());
 }
@@ -73,7 +56,7 @@ fn rlock_counter_is_exact() {
     let _g = process_lock();
     let lock = RLock::new().unwrap();
     let v = Value::new(0u64).unwrap();
-    run_all(with_rlock, |_| (lock.clone(), v.clone()));
+    run_all(PROCS, with_rlock, |_| (lock.clone(), v.clone()));
     assert_eq!(v.get(), PROCS as u64 * ITERS);
 }
 
@@ -90,7 +73,7 @@ fn semaphore_counter_is_exact() {
     let _g = process_lock();
     let sem = Semaphore::new(1).unwrap();
     let v = Value::new(0u64).unwrap();
-    run_all(with_semaphore, |_| (sem.clone(), v.clone()));
+    run_all(PROCS, with_semaphore, |_| (sem.clone(), v.clone()));
     assert_eq!(v.get(), PROCS as u64 * ITERS);
     assert_eq!(sem.get_value(), 1);
 }
@@ -115,7 +98,7 @@ fn semaphore_bounds_concurrency_across_processes() {
     let _g = process_lock();
     let sem = Semaphore::new(2).unwrap();
     let stats = spindle_process::Array::<u64>::new(2).unwrap();
-    run_all(bounded_section, |_| (sem.clone(), stats.clone()));
+    run_all(PROCS, bounded_section, |_| (sem.clone(), stats.clone()));
     let s = stats.to_vec();
     assert_eq!(s[0], 0);
     assert!((1..=2).contains(&s[1]), "max inside was {}", s[1]);
@@ -135,7 +118,7 @@ fn bounded_semaphore_counter_is_exact_and_bounded() {
     let _g = process_lock();
     let sem = BoundedSemaphore::new(1).unwrap();
     let v = Value::new(0u64).unwrap();
-    run_all(with_bounded, |_| (sem.clone(), v.clone()));
+    run_all(PROCS, with_bounded, |_| (sem.clone(), v.clone()));
     assert_eq!(v.get(), PROCS as u64 * ITERS);
     assert!(sem.release(1).is_err());
 }
@@ -150,7 +133,7 @@ fn value_own_lock(v: Value<u64>) {
 fn value_arithmetic_across_processes() {
     let _g = process_lock();
     let v = Value::new(0u64).unwrap();
-    run_all(value_own_lock, |_| v.clone());
+    run_all(PROCS, value_own_lock, |_| v.clone());
     assert_eq!(v.get(), PROCS as u64 * ITERS);
 }
 
@@ -168,9 +151,22 @@ fn array_add((a, i): (spindle_process::Array<i64>, usize)) {
 fn array_arithmetic_across_processes() {
     let _g = process_lock();
     let a = spindle_process::Array::<i64>::new(PROCS).unwrap();
-    run_all(array_add, |i| (a.clone(), i));
+    run_all(PROCS, array_add, |i| (a.clone(), i));
     let expect = (PROCS as i64 + 100) * ITERS as i64;
     assert_eq!(a.to_vec(), vec![expect; PROCS]);
+}
+
+/// Starts `f(lock, holding, pipe end)` in a child and waits until it has set `holding` (it
+/// holds `lock`); the returned pipe end keeps the child stuck until it is killed.
+fn spawn_holder<L>(f: fn((L, Event, Connection)), lock: &L) -> (Connection, KillOnDrop)
+where
+    L: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    let holding = Event::new().unwrap();
+    let (keep, there) = Pipe(true).unwrap();
+    let p = spawn(f, (lock.clone(), holding.clone(), there));
+    assert!(holding.wait_timeout(LIMIT));
+    (keep, p)
 }
 
 fn hold_and_hang((lock, holding, conn): (Lock, Event, Connection)) {
@@ -184,12 +180,7 @@ fn hold_and_hang((lock, holding, conn): (Lock, Event, Connection)) {
 fn lock_of_a_killed_holder_is_taken_over() {
     let _g = process_lock();
     let lock = Lock::new().unwrap();
-    let holding = Event::new().unwrap();
-    let (_keep, there) = Pipe(true).unwrap();
-    let mut p = Process::new(hold_and_hang, (lock.clone(), holding.clone(), there));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
-    assert!(holding.wait_timeout(LIMIT));
+    let (_keep, p) = spawn_holder(hold_and_hang, &lock);
     assert!(!lock.try_acquire());
     p.kill().unwrap();
     // Not reaped yet: the holder is a zombie, which must count as dead too.
@@ -218,12 +209,7 @@ fn rhold_and_hang((lock, holding, conn): (RLock, Event, Connection)) {
 fn rlock_of_a_killed_holder_is_taken_over() {
     let _g = process_lock();
     let lock = RLock::new().unwrap();
-    let holding = Event::new().unwrap();
-    let (_keep, there) = Pipe(true).unwrap();
-    let mut p = Process::new(rhold_and_hang, (lock.clone(), holding.clone(), there));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
-    assert!(holding.wait_timeout(LIMIT));
+    let (_keep, p) = spawn_holder(rhold_and_hang, &lock);
     assert!(!lock.try_acquire());
     assert_eq!(lock.release(), Err(ReleaseError::NotOwner));
     p.kill().unwrap();
@@ -263,11 +249,7 @@ fn event_wakes_waiters_in_other_processes() {
     let dones: Vec<Event> = (0..PROCS).map(|_| Event::new().unwrap()).collect();
     let kids: Vec<KillOnDrop> = dones
         .iter()
-        .map(|d| {
-            let mut p = Process::new(wait_for_event, (e.clone(), d.clone()));
-            p.start().unwrap();
-            KillOnDrop(p)
-        })
+        .map(|d| spawn(wait_for_event, (e.clone(), d.clone())))
         .collect();
     assert!(dones.iter().all(|d| !d.is_set()));
     e.set();
@@ -290,34 +272,17 @@ fn condition_hands_off_between_processes() {
     let _g = process_lock();
     let cond = Condition::new(None).unwrap();
     let v = Value::new(0u64).unwrap();
-    run_all_async(
-        condition_consumer,
-        |i| (cond.clone(), v.clone(), 1 + 1000 * i as u64),
-        |kids| {
-            let mut g = cond.lock();
-            v.set(1);
-            cond.notify_all();
-            assert!(cond.wait_for(&mut g, || v.get() == 1 + 1000 * PROCS as u64, Some(LIMIT)));
-            drop(g);
-            for p in kids {
-                assert_eq!(join_or_kill(p), 0);
-            }
-        },
-    );
-}
-
-fn run_all_async<A>(f: fn(A), args: impl Fn(usize) -> A, then: impl FnOnce(&[KillOnDrop]))
-where
-    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-{
-    let kids: Vec<KillOnDrop> = (0..PROCS)
-        .map(|i| {
-            let mut p = Process::new(f, args(i));
-            p.start().unwrap();
-            KillOnDrop(p)
-        })
-        .collect();
-    then(&kids);
+    let kids = spawn_all(PROCS, condition_consumer, |i| {
+        (cond.clone(), v.clone(), 1 + 1000 * i as u64)
+    });
+    let mut g = cond.lock();
+    v.set(1);
+    cond.notify_all();
+    assert!(cond.wait_for(&mut g, || v.get() == 1 + 1000 * PROCS as u64, Some(LIMIT)));
+    drop(g);
+    for p in &kids {
+        assert_eq!(join_or_kill(p), 0);
+    }
 }
 
 #[test]
@@ -361,20 +326,15 @@ fn barrier_releases_all_parties_with_distinct_indices() {
     let _g = process_lock();
     let b = Barrier::new(PROCS + 1).unwrap();
     let slots = spindle_process::Array::<i64>::new(PROCS).unwrap();
-    run_all_async(
-        barrier_party,
-        |i| (b.clone(), slots.clone(), i),
-        |kids| {
-            let mine = b.wait(Some(LIMIT)).unwrap() as i64;
-            for p in kids {
-                assert_eq!(join_or_kill(p), 0);
-            }
-            let mut idx = slots.to_vec();
-            idx.push(mine);
-            idx.sort();
-            assert_eq!(idx, (0..=PROCS as i64).collect::<Vec<_>>());
-        },
-    );
+    let kids = spawn_all(PROCS, barrier_party, |i| (b.clone(), slots.clone(), i));
+    let mine = b.wait(Some(LIMIT)).unwrap() as i64;
+    for p in &kids {
+        assert_eq!(join_or_kill(p), 0);
+    }
+    let mut idx = slots.to_vec();
+    idx.push(mine);
+    idx.sort();
+    assert_eq!(idx, (0..=PROCS as i64).collect::<Vec<_>>());
 }
 
 #[test]

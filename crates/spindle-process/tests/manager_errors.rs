@@ -223,9 +223,7 @@ fn own_manager(tx: spindle_process::Connection) {
 fn server_exits_when_its_owner_is_killed() {
     let _g = process_lock();
     let (rx, tx) = spindle_process::Pipe(false).unwrap();
-    let mut p = spindle_process::Process::new(own_manager, tx);
-    p.start().unwrap();
-    let p = manager_support::KillOnDrop(p);
+    let p = manager_support::spawn(own_manager, tx);
     let (address, key): (std::path::PathBuf, Vec<u8>) = rx.recv_timeout(LIMIT).unwrap();
     let other = Manager::connect(&address, &key).unwrap();
     assert_eq!(other.number_of_objects().unwrap(), 1);

@@ -7,12 +7,11 @@ spindle_process::test_support!();
 
 mod manager_support;
 
-use manager_support::{join_or_kill, process_lock, run_all, KillOnDrop, LIMIT};
+use manager_support::{join_or_kill, process_lock, run_all, spawn, LIMIT};
 use spindle_process::managers::{
     ConditionProxy, EventProxy, ListProxy, LockProxy, Manager, ManagerError, RLockProxy,
     SemaphoreProxy, ValueProxy,
 };
-use spindle_process::Process;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -23,11 +22,16 @@ const ITERS: u64 = 150;
 /// A wait that is expected to time out.
 const SHORT: Duration = Duration::from_millis(20);
 
+/// Read-modify-write in two round trips, so only the tested lock keeps the count exact.
+fn bump(v: &ValueProxy<u64>) {
+    let n = v.get().unwrap();
+    v.set(&(n + 1)).unwrap();
+}
+
 fn bump_with_lock((lock, v): (LockProxy, ValueProxy<u64>)) {
     for _ in 0..ITERS {
         let _held = lock.lock().unwrap();
-        let n = v.get().unwrap();
-        v.set(&(n + 1)).unwrap();
+        bump(&v);
     }
 }
 
@@ -45,8 +49,7 @@ fn bump_with_rlock((lock, v): (RLockProxy, ValueProxy<u64>)) {
     for _ in 0..ITERS {
         lock.acquire().unwrap();
         let _again = lock.lock().unwrap(); // re-entrant
-        let n = v.get().unwrap();
-        v.set(&(n + 1)).unwrap();
+        bump(&v);
         drop(_again);
         lock.release().unwrap();
     }
@@ -64,8 +67,7 @@ fn rlock_counter_is_exact() {
 fn bump_with_semaphore((sem, v): (SemaphoreProxy, ValueProxy<u64>)) {
     for _ in 0..ITERS {
         let _held = sem.lock().unwrap();
-        let n = v.get().unwrap();
-        v.set(&(n + 1)).unwrap();
+        bump(&v);
     }
 }
 
@@ -167,9 +169,7 @@ fn event_hand_off_between_processes() {
     let m = Manager::start().unwrap();
     let (ping, pong) = (m.event().unwrap(), m.event().unwrap());
     assert!(!pong.wait_timeout(SHORT).unwrap());
-    let mut p = Process::new(ping_pong, (ping.clone(), pong.clone()));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(ping_pong, (ping.clone(), pong.clone()));
     ping.set().unwrap();
     assert!(pong.wait_timeout(LIMIT).unwrap());
     assert_eq!(join_or_kill(&p), 0);
@@ -193,9 +193,7 @@ fn condition_producer_consumer_across_processes() {
     let cond = m.condition().unwrap();
     let items = m.list::<u32>().unwrap();
     let out = m.list::<u32>().unwrap();
-    let mut p = Process::new(consumer, (cond.clone(), items.clone(), out.clone()));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(consumer, (cond.clone(), items.clone(), out.clone()));
     for i in 0..3 {
         let _held = cond.lock().unwrap();
         items.append(&i).unwrap();
@@ -277,9 +275,7 @@ fn a_killed_waiter_does_not_keep_the_lock() {
     let m = Manager::start().unwrap();
     let (lock, entered) = (m.lock().unwrap(), m.event().unwrap());
     lock.acquire().unwrap();
-    let mut p = Process::new(block_on_lock, (lock.clone(), entered.clone()));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(block_on_lock, (lock.clone(), entered.clone()));
     assert!(entered.wait_timeout(LIMIT).unwrap());
     p.kill().unwrap();
     assert!(p.join_timeout(LIMIT));

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use spindle_process::{Connection, Pipe, Process};
-use support::{join_or_kill, process_lock, KillOnDrop, LIMIT};
+use support::{join_or_kill, process_lock, spawn, LIMIT};
 
 /// Blocks forever on a pipe nobody writes to (its peer lives in the test process).
 fn stuck(conn: Connection) {
@@ -49,9 +49,7 @@ fn daemon_is_terminated_when_parent_returns() {
     let _g = process_lock();
     let (report_here, report_there) = Pipe(true).unwrap();
     let (_hold_here, hold_there) = Pipe(true).unwrap();
-    let mut p = Process::new(parent_of_daemon, (report_there, hold_there, false));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(parent_of_daemon, (report_there, hold_there, false));
     let daemon_pid: u32 = report_here.recv_timeout(LIMIT).unwrap();
     assert_eq!(join_or_kill(&p), 0);
     assert!(
@@ -65,9 +63,7 @@ fn daemon_dies_with_a_killed_parent() {
     let _g = process_lock();
     let (report_here, report_there) = Pipe(true).unwrap();
     let (_hold_here, hold_there) = Pipe(true).unwrap();
-    let mut p = Process::new(parent_of_daemon, (report_there, hold_there, true));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(parent_of_daemon, (report_there, hold_there, true));
     let daemon_pid: u32 = report_here.recv_timeout(LIMIT).unwrap();
     assert!(!p.join_timeout(Duration::from_millis(20)));
     p.kill().unwrap();

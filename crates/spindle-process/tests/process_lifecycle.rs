@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use spindle_process::{current_process, parent_process, Pipe, Process, ProcessError};
-use support::{join_or_kill, process_lock, KillOnDrop, LIMIT};
+use support::{join_or_kill, process_lock, spawn, KillOnDrop, LIMIT};
 
 fn noop(_: ()) {}
 
@@ -25,6 +25,13 @@ fn stuck(conn: spindle_process::Connection) {
     let _ = conn.recv_bytes();
     // If the parent closed its end, exit with a code the test would flag.
     std::process::exit(99);
+}
+
+/// Starts [`stuck`] in a child; it stays blocked until killed or until the returned pipe end
+/// is dropped.
+fn spawn_stuck() -> (spindle_process::Connection, KillOnDrop) {
+    let (parent_end, child_end) = Pipe(true).unwrap();
+    (parent_end, spawn(stuck, child_end))
 }
 
 #[test]
@@ -62,10 +69,7 @@ fn panic_gives_exit_code_1() {
 #[test]
 fn terminate_a_stuck_child_gives_minus_sigterm() {
     let _g = process_lock();
-    let (parent_end, child_end) = Pipe(true).unwrap();
-    let mut p = Process::new(stuck, child_end);
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let (parent_end, p) = spawn_stuck();
     assert!(
         !p.join_timeout(Duration::from_millis(50)),
         "child is blocked on the pipe"
@@ -79,10 +83,7 @@ fn terminate_a_stuck_child_gives_minus_sigterm() {
 #[test]
 fn kill_a_stuck_child_gives_minus_sigkill() {
     let _g = process_lock();
-    let (parent_end, child_end) = Pipe(true).unwrap();
-    let mut p = Process::new(stuck, child_end);
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let (parent_end, p) = spawn_stuck();
     p.kill().unwrap();
     assert_eq!(join_or_kill(&p), -libc::SIGKILL);
     // Signalling an ended (reaped) child is a no-op, not an error.
@@ -94,10 +95,7 @@ fn kill_a_stuck_child_gives_minus_sigkill() {
 #[test]
 fn join_timeout_returns_false_then_true() {
     let _g = process_lock();
-    let (parent_end, child_end) = Pipe(true).unwrap();
-    let mut p = Process::new(stuck, child_end);
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let (parent_end, p) = spawn_stuck();
     let t0 = Instant::now();
     assert!(!p.join_timeout(Duration::from_millis(100)));
     assert!(t0.elapsed() >= Duration::from_millis(100));
@@ -197,10 +195,7 @@ fn argument_that_cannot_be_encoded_is_a_ship_error() {
 #[test]
 fn active_children_lists_running_ones() {
     let _g = process_lock();
-    let (parent_end, child_end) = Pipe(true).unwrap();
-    let mut p = Process::new(stuck, child_end);
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let (parent_end, p) = spawn_stuck();
     let pid = p.pid().unwrap();
     assert!(spindle_process::active_children()
         .iter()
@@ -289,9 +284,7 @@ fn ignore_term(conn: spindle_process::Connection) {
 fn kill_ends_a_child_that_ignores_terminate() {
     let _g = process_lock();
     let (a, b) = Pipe(true).unwrap();
-    let mut p = Process::new(ignore_term, b);
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(ignore_term, b);
     a.recv_timeout::<()>(LIMIT).unwrap();
     p.terminate().unwrap();
     assert!(

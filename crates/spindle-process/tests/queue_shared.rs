@@ -8,8 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use spindle_process::queues::{GetError, PutError};
-use spindle_process::{JoinableQueue, Process, Queue, SimpleQueue};
-use support::{join_or_kill, process_lock, KillOnDrop, LIMIT};
+use spindle_process::{JoinableQueue, Queue, SimpleQueue};
+use support::{join_or_kill, process_lock, spawn, KillOnDrop, LIMIT};
 
 /// Producers in the many-to-one test.
 const PRODUCERS: usize = 3;
@@ -41,11 +41,7 @@ fn many_producers_to_one_consumer_in_order_per_producer() {
     let _g = process_lock();
     let q = Queue::<(u64, u64)>::new(100).unwrap();
     let kids: Vec<KillOnDrop> = (0..PRODUCERS as u64)
-        .map(|id| {
-            let mut p = Process::new(produce, (q.clone(), id));
-            p.start().unwrap();
-            KillOnDrop(p)
-        })
+        .map(|id| spawn(produce, (q.clone(), id)))
         .collect();
     let mut next = [0u64; PRODUCERS];
     for _ in 0..PRODUCERS as u64 * ITEMS {
@@ -78,11 +74,7 @@ fn close_drains_then_every_reader_sees_closed() {
     let q = Queue::<u64>::new(0).unwrap();
     let out = Queue::<u64>::new(0).unwrap();
     let kids: Vec<KillOnDrop> = (0..2)
-        .map(|_| {
-            let mut p = Process::new(consume, (q.clone(), out.clone()));
-            p.start().unwrap();
-            KillOnDrop(p)
-        })
+        .map(|_| spawn(consume, (q.clone(), out.clone())))
         .collect();
     for i in 1..=N {
         q.put(i).unwrap();
@@ -137,9 +129,7 @@ fn joinable_queue_join_waits_for_task_done_in_a_child() {
         q.put(i).unwrap();
     }
     assert!(!q.join_timeout(Duration::from_millis(5)));
-    let mut p = Process::new(task_worker, q.clone());
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(task_worker, q.clone());
     q.put(u32::MAX).unwrap();
     assert!(q.join_timeout(LIMIT));
     assert_eq!(join_or_kill(&p), 0);
@@ -157,9 +147,7 @@ fn simple_queue_round_trip_through_a_child() {
     let _g = process_lock();
     let inq = SimpleQueue::<String>::new().unwrap();
     let outq = SimpleQueue::<String>::new().unwrap();
-    let mut p = Process::new(simple_echo, (inq.clone(), outq.clone()));
-    p.start().unwrap();
-    let p = KillOnDrop(p);
+    let p = spawn(simple_echo, (inq.clone(), outq.clone()));
     for w in ["alpha", "beta"] {
         inq.put(w.to_string()).unwrap();
         assert_eq!(outq.get_timeout(LIMIT).unwrap(), w.to_uppercase());

@@ -3,8 +3,7 @@
 use super::core::{Config, Shared};
 use super::iter::ExecutorMap;
 use super::pool::ordered;
-use super::sinks::FutureSink;
-use super::{default_config, submit_items, OnWorkerDeath};
+use super::{default_config, submit_one, OnWorkerDeath};
 use crate::shipping::Call;
 use crate::StartMethod;
 use serde::de::DeserializeOwned;
@@ -197,15 +196,7 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        let fut = Future::new();
-        submit_items(
-            &self.shared,
-            f,
-            std::slice::from_ref(&args),
-            timeout,
-            Box::new(FutureSink { fut: fut.clone() }),
-        );
-        fut
+        submit_one(&self.shared, f, args, timeout)
     }
 
     /// Schedules `f(args)` in a worker: Python's `executor.submit(fn, *args)`.

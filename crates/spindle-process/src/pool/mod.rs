@@ -111,6 +111,28 @@ fn default_config(name: &'static str) -> Config {
     }
 }
 
+/// Submits the single call `f(args)` and returns the future its result lands in.
+fn submit_one<A, R>(
+    shared: &Arc<Shared>,
+    f: fn(A) -> R,
+    args: A,
+    timeout: Option<Duration>,
+) -> spindle_futures::Future<R>
+where
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let fut = spindle_futures::Future::new();
+    submit_items(
+        shared,
+        f,
+        std::slice::from_ref(&args),
+        timeout,
+        Box::new(sinks::FutureSink { fut: fut.clone() }),
+    );
+    fut
+}
+
 /// Encodes `f` over `args` as one task and hands it to the pool (or fails the sink).
 fn submit_items<A, R>(
     shared: &Arc<Shared>,

@@ -4,8 +4,8 @@ use super::async_result::AsyncResult;
 use super::core::{Config, Shared};
 use super::error::PoolError;
 use super::iter::{Chunks, IMap, IMapUnordered};
-use super::sinks::{ChunkSink, FutureSink, GatherSink};
-use super::{default_config, submit_items, OnWorkerDeath};
+use super::sinks::{ChunkSink, GatherSink};
+use super::{default_config, submit_items, submit_one, OnWorkerDeath};
 use crate::shipping::Call;
 use crate::StartMethod;
 use serde::de::DeserializeOwned;
@@ -210,15 +210,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        let fut = Future::new();
-        submit_items(
-            self.shared(),
-            f,
-            std::slice::from_ref(&args),
-            timeout,
-            Box::new(FutureSink { fut: fut.clone() }),
-        );
-        AsyncResult::new(fut)
+        AsyncResult::new(submit_one(self.shared(), f, args, timeout))
     }
 
     /// Runs `f(args)` in a worker and waits for the result: Python's `pool.apply(f, args)`.

@@ -5,7 +5,7 @@
 //! results as one `Vec<Result<R, ItemError>>`, item by item, so a panic or an unencodable
 //! result fails only its item.
 
-use super::{anchor_addr, in_code, BuildId, ShipError};
+use super::{code_addrs, code_offsets, BuildId, ShipError};
 use crate::codec::{self, CodecError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -91,33 +91,19 @@ impl BatchToken {
     ///
     /// [`ShipError::UnknownFunction`] if `f` does not live in the main executable's code.
     pub fn of<A: DeserializeOwned, R: Serialize>(f: fn(A) -> R) -> Result<BatchToken, ShipError> {
-        let base = anchor_addr();
-        let t = batch_trampoline::<A, R> as BatchTrampoline as usize;
-        let g = f as usize;
-        if !in_code(t) || !in_code(g) {
-            return Err(ShipError::UnknownFunction);
-        }
+        let (trampoline, target) = code_offsets(
+            batch_trampoline::<A, R> as BatchTrampoline as usize,
+            f as usize,
+        )?;
         Ok(BatchToken {
             build: BuildId::current(),
-            trampoline: t.wrapping_sub(base) as i64,
-            target: g.wrapping_sub(base) as i64,
+            trampoline,
+            target,
         })
     }
 
     fn resolve(&self) -> Result<(BatchTrampoline, usize), ShipError> {
-        let here = BuildId::current();
-        if self.build != here {
-            return Err(ShipError::BuildMismatch {
-                sender: self.build,
-                worker: here,
-            });
-        }
-        let base = anchor_addr();
-        let t = base.wrapping_add(self.trampoline as usize);
-        let g = base.wrapping_add(self.target as usize);
-        if !in_code(t) || !in_code(g) {
-            return Err(ShipError::UnknownFunction);
-        }
+        let (t, g) = code_addrs(self.build, self.trampoline, self.target)?;
         // SAFETY:
         // - `t` lies in this executable's code and, the build id being equal, is the address
         //   `BatchToken::of` took of a `BatchTrampoline` in the sender (the caller of

@@ -45,3 +45,31 @@ impl std::ops::Deref for KillOnDrop {
         &self.0
     }
 }
+
+/// Starts `f(args)` in a child that is killed if dropped while still running.
+pub(crate) fn spawn<A>(f: fn(A), args: A) -> KillOnDrop
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut p = Process::new(f, args);
+    p.start().unwrap();
+    KillOnDrop(p)
+}
+
+/// Starts `f(args(i))` in `n` children (see [`spawn`]).
+pub(crate) fn spawn_all<A>(n: usize, f: fn(A), args: impl Fn(usize) -> A) -> Vec<KillOnDrop>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    (0..n).map(|i| spawn(f, args(i))).collect()
+}
+
+/// Starts `f(args(i))` in `n` children and asserts each one exits 0 within [`LIMIT`].
+pub(crate) fn run_all<A>(n: usize, f: fn(A), args: impl Fn(usize) -> A)
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    for p in &spawn_all(n, f, args) {
+        assert_eq!(join_or_kill(p), 0, "child {i:?} failed", i = p.pid());
+    }
+}
