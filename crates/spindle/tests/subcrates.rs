@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+// This test binary can be re-executed as a worker process (see `multiprocessing()`).
+spindle::multiprocessing::test_support!();
+
 #[test]
 fn threading() {
     let lock = spindle::threading::Lock::new();
@@ -44,11 +47,22 @@ fn futures() {
     assert_eq!(fut.result_timeout(Duration::from_secs(10)).unwrap(), 42);
 }
 
+/// Runs in a child process: answers with the square of what it receives.
+fn square_once(conn: spindle::multiprocessing::Connection) {
+    let n: u64 = conn.recv().unwrap();
+    conn.send(&(n * n)).unwrap();
+}
+
 #[test]
 fn multiprocessing() {
-    let (a, b) = spindle::multiprocessing::Pipe(true).unwrap();
-    a.send(&("ping", 1u32)).unwrap();
-    assert_eq!(b.recv::<(String, u32)>().unwrap(), ("ping".to_string(), 1));
+    let (ours, theirs) = spindle::multiprocessing::Pipe(true).unwrap();
+    let mut child = spindle::multiprocessing::Process::new(square_once, theirs);
+    child.start().unwrap();
+    ours.send(&12u64).unwrap();
+    assert_eq!(ours.recv::<u64>().unwrap(), 144);
+    assert!(child.join_timeout(Duration::from_secs(30)));
+    assert_eq!(child.exitcode(), Some(0));
+
     let shm = spindle::multiprocessing::shared_memory::SharedMemory::create(None, 64).unwrap();
     assert_eq!(shm.size(), 64);
     shm.unlink().unwrap();
