@@ -9,6 +9,18 @@ use parking_lot::Mutex;
 use crate::waiters::WaitList;
 
 /// The barrier was aborted or reset while waiting: Python's `asyncio.BrokenBarrierError`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Barrier, BrokenBarrierError};
+///
+/// run(async {
+///     let b = Barrier::new(2);
+///     b.abort();
+///     assert_eq!(b.wait().await, Err(BrokenBarrierError));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("barrier is broken")]
 pub struct BrokenBarrierError;
@@ -55,6 +67,17 @@ impl Barrier {
     /// # Panics
     ///
     /// If `parties` is zero (Python's `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Barrier};
+    ///
+    /// run(async {
+    ///     let b = Barrier::new(1);
+    ///     assert_eq!(b.wait().await, Ok(0)); // one party: trips at once
+    /// });
+    /// ```
     pub fn new(parties: usize) -> Barrier {
         assert!(parties > 0, "a barrier needs at least one party");
         Barrier {
@@ -152,6 +175,23 @@ impl Barrier {
 
     /// Fails the current waiters and returns the barrier to its empty, unbroken state.
     /// Python's `barrier.reset()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spindle_async::{run, spawn, yield_now, Barrier, BrokenBarrierError};
+    ///
+    /// run(async {
+    ///     let b = Arc::new(Barrier::new(2));
+    ///     let b2 = b.clone();
+    ///     let waiter = spawn(async move { b2.wait().await });
+    ///     yield_now().await; // the waiter runs and waits
+    ///     b.reset();
+    ///     assert_eq!(waiter.await.unwrap(), Err(BrokenBarrierError));
+    ///     assert!(!b.broken());
+    /// });
+    /// ```
     pub fn reset(&self) {
         let mut s = self.state.lock();
         s.broken = false;
@@ -160,16 +200,53 @@ impl Barrier {
     }
 
     /// The number of tasks needed to trip. Python's `barrier.parties`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Barrier;
+    ///
+    /// assert_eq!(Barrier::new(4).parties(), 4);
+    /// ```
     pub fn parties(&self) -> usize {
         self.state.lock().parties
     }
 
     /// The number of tasks waiting now. Python's `barrier.n_waiting`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spindle_async::{run, spawn, yield_now, Barrier};
+    ///
+    /// run(async {
+    ///     let b = Arc::new(Barrier::new(2));
+    ///     let b2 = b.clone();
+    ///     let waiter = spawn(async move { b2.wait().await });
+    ///     yield_now().await; // the waiter runs and waits
+    ///     assert_eq!(b.n_waiting(), 1);
+    ///     b.wait().await.unwrap();
+    ///     waiter.await.unwrap().unwrap();
+    ///     assert_eq!(b.n_waiting(), 0);
+    /// });
+    /// ```
     pub fn n_waiting(&self) -> usize {
         self.state.lock().count
     }
 
     /// Whether the barrier is broken. Python's `barrier.broken`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Barrier;
+    ///
+    /// let b = Barrier::new(2);
+    /// assert!(!b.broken());
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
     pub fn broken(&self) -> bool {
         self.state.lock().broken
     }

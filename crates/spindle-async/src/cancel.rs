@@ -26,11 +26,34 @@ pub struct Cancelled {
 
 impl Cancelled {
     /// A cancellation with the message given to `cancel(msg)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{Cancelled, TaskError};
+    ///
+    /// let e: TaskError = Cancelled::new(Some("shutdown".into())).into();
+    /// assert!(e.is_cancelled());
+    /// ```
     pub fn new(msg: Option<String>) -> Cancelled {
         Cancelled { msg }
     }
 
     /// The message given to `cancel(msg)`, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{catch_cancelled, run, spawn, yield_now};
+    ///
+    /// run(async {
+    ///     let t = spawn(catch_cancelled(std::future::pending::<()>()));
+    ///     yield_now().await;
+    ///     t.cancel(Some("stop".into()));
+    ///     let caught = t.await.unwrap().unwrap_err();
+    ///     assert_eq!(caught.message(), Some("stop"));
+    /// });
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.msg.as_deref()
     }
@@ -101,6 +124,17 @@ pub fn catch_cancelled<F: Future>(fut: F) -> CatchCancelled<F> {
 }
 
 /// The future of [`catch_cancelled`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{catch_cancelled, run, CatchCancelled};
+///
+/// run(async {
+///     let fut: CatchCancelled<_> = catch_cancelled(async { 5 });
+///     assert_eq!(fut.await, Ok(5)); // not cancelled: the value comes through
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct CatchCancelled<F> {

@@ -47,6 +47,15 @@ pub struct Condition {
 
 impl Condition {
     /// A condition with a fresh lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Condition;
+    ///
+    /// let c = Condition::new();
+    /// assert!(!c.locked());
+    /// ```
     pub fn new() -> Condition {
         Condition {
             lock: Lock::new(),
@@ -59,11 +68,38 @@ impl Condition {
     /// # Cancel safety
     ///
     /// Safe, as [`Lock::lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Condition};
+    ///
+    /// run(async {
+    ///     let c = Condition::new();
+    ///     let g = c.lock().await;
+    ///     assert!(c.locked());
+    ///     drop(g);
+    ///     assert!(!c.locked());
+    /// });
+    /// ```
     pub async fn lock(&self) -> LockGuard<'_> {
         self.lock.lock().await
     }
 
     /// Whether the condition's lock is held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Condition};
+    ///
+    /// run(async {
+    ///     let c = Condition::new();
+    ///     assert!(!c.locked());
+    ///     let _g = c.lock().await;
+    ///     assert!(c.locked());
+    /// });
+    /// ```
     pub fn locked(&self) -> bool {
         self.lock.locked()
     }
@@ -134,6 +170,26 @@ impl Condition {
     /// # Cancel safety
     ///
     /// Safe, as [`wait`](Condition::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, sync::Arc};
+    /// use spindle_async::{run, spawn, yield_now, Condition};
+    ///
+    /// run(async {
+    ///     let (c, n) = (Arc::new(Condition::new()), Rc::new(Cell::new(0)));
+    ///     let (c2, n2) = (c.clone(), n.clone());
+    ///     let t = spawn(async move { drop(c2.wait_for(c2.lock().await, || n2.get() >= 2).await) });
+    ///     for _ in 0..2 {
+    ///         yield_now().await; // the waiter checks and waits again
+    ///         n.set(n.get() + 1);
+    ///         c.notify_all();
+    ///     }
+    ///     t.await.unwrap();
+    ///     assert_eq!(n.get(), 2);
+    /// });
+    /// ```
     pub async fn wait_for<'a>(
         &'a self,
         mut guard: LockGuard<'a>,
@@ -172,6 +228,24 @@ impl Condition {
     }
 
     /// Wakes every waiter. Python's `cond.notify_all()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spindle_async::{gather, run, spawn, yield_now, Condition};
+    ///
+    /// run(async {
+    ///     let c = Arc::new(Condition::new());
+    ///     let tasks: Vec<_> = (0..3).map(|_| {
+    ///         let c = c.clone();
+    ///         spawn(async move { drop(c.wait(c.lock().await).await) })
+    ///     }).collect();
+    ///     yield_now().await; // all three wait
+    ///     c.notify_all();
+    ///     assert_eq!(gather(tasks).await.len(), 3);
+    /// });
+    /// ```
     pub fn notify_all(&self) {
         self.waiters.lock().notify_all();
     }

@@ -40,6 +40,13 @@ pub struct Event {
 
 impl Event {
     /// A new event, not set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = spindle_async::Event::new();
+    /// assert!(!ev.is_set());
+    /// ```
     pub fn new() -> Event {
         Event {
             state: Mutex::new(State {
@@ -50,6 +57,19 @@ impl Event {
     }
 
     /// Sets the flag and wakes every waiter. Python's `event.set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Event};
+    ///
+    /// run(async {
+    ///     let ev = Event::new();
+    ///     ev.set();
+    ///     ev.wait().await; // already set: returns at once
+    ///     assert!(ev.is_set());
+    /// });
+    /// ```
     pub fn set(&self) {
         let mut s = self.state.lock();
         s.flag = true;
@@ -71,6 +91,15 @@ impl Event {
     }
 
     /// Whether the flag is set. Python's `event.is_set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = spindle_async::Event::new();
+    /// assert!(!ev.is_set());
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.state.lock().flag
     }
@@ -120,6 +149,19 @@ impl fmt::Debug for Event {
 }
 
 /// The future of [`Event::wait`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Event, EventWait};
+///
+/// run(async {
+///     let ev = Event::new();
+///     let w: EventWait<'_> = ev.wait();
+///     ev.set();
+///     w.await;
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,

@@ -1,6 +1,9 @@
 //! [`EventLoop`] (Python's `asyncio` event loop): its run/stop/close lifecycle and its
 //! callback, timer and task scheduling API, plus [`run`] (Python's `asyncio.run`) and
 //! [`get_running_loop`]. The `Send` half other threads use is [`LoopHandle`], in `loop_handle.rs`.
+//!
+//! The file runs a little over 600 lines because it is one type, `EventLoop`, whose many
+//! methods each carry a runnable example.
 
 use std::cell::Cell;
 use std::fmt;
@@ -128,6 +131,15 @@ impl EventLoop {
     }
 
     /// The thread-safe handle of this loop, for other threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// std::thread::spawn(move || h.stop().unwrap()).join().unwrap();
+    /// lp.run_forever().unwrap();
+    /// ```
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
             shared: self.inner.shared.clone(),
@@ -259,11 +271,28 @@ impl EventLoop {
     }
 
     /// Whether the loop is running. Python's `loop.is_running()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let l2 = lp.clone();
+    /// assert!(lp.run_until_complete(async move { l2.is_running() }).unwrap());
+    /// assert!(!lp.is_running());
+    /// ```
     pub fn is_running(&self) -> bool {
         self.inner.running.get()
     }
 
     /// Whether the loop was closed. Python's `loop.is_closed()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.inner.closed.get()
     }
@@ -372,6 +401,15 @@ impl EventLoop {
     /// # Errors
     ///
     /// [`LoopError::Closed`] once the loop is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// lp.call_soon_threadsafe(move || h.stop().unwrap()).unwrap();
+    /// lp.run_forever().unwrap();
+    /// ```
     pub fn call_soon_threadsafe(
         &self,
         f: impl FnOnce() + Send + 'static,
@@ -397,6 +435,15 @@ impl EventLoop {
     }
 
     /// Starts a named task on this loop. Python's `loop.create_task(coro, name=...)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let t = lp.create_task_named("worker", async { 7 });
+    /// assert_eq!(t.name(), "worker");
+    /// assert_eq!(lp.run_until_complete(t).unwrap(), Ok(7));
+    /// ```
     pub fn create_task_named<F>(&self, name: impl Into<String>, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -422,21 +469,54 @@ impl EventLoop {
     }
 
     /// Whether debug mode is on. Python's `loop.get_debug()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// lp.set_debug(false);
+    /// assert!(!lp.get_debug());
+    /// ```
     pub fn get_debug(&self) -> bool {
         self.inner.debug.get()
     }
 
     /// The step duration above which debug mode reports a slow callback (100 ms by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// assert_eq!(lp.slow_callback_duration(), std::time::Duration::from_millis(100));
+    /// ```
     pub fn slow_callback_duration(&self) -> Duration {
         self.inner.slow_callback_duration.get()
     }
 
     /// Sets [`slow_callback_duration`](EventLoop::slow_callback_duration).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// lp.set_slow_callback_duration(std::time::Duration::from_secs(1));
+    /// assert_eq!(lp.slow_callback_duration(), std::time::Duration::from_secs(1));
+    /// ```
     pub fn set_slow_callback_duration(&self, d: Duration) {
         self.inner.slow_callback_duration.set(d);
     }
 
     /// Number of tasks the loop holds that have not finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let t = lp.create_task(async {});
+    /// assert_eq!(lp.task_count(), 1);
+    /// lp.run_until_complete(t).unwrap().unwrap();
+    /// assert_eq!(lp.task_count(), 0);
+    /// ```
     pub fn task_count(&self) -> usize {
         self.inner.tasks.borrow().len()
     }

@@ -21,6 +21,18 @@ use crate::task::TaskError;
 /// From [`wrap_future`], [`to_thread`] or [`EventLoop::run_in_executor`]. The output is the
 /// concurrent future's result. Dropping it cancels the concurrent future if it has not
 /// started (Python cancels the wrapped future too).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, to_thread, ExecutorFuture};
+///
+/// let v = run(async {
+///     let fut: ExecutorFuture<u64> = to_thread(|| (1..=10).sum());
+///     fut.await
+/// });
+/// assert_eq!(v, Ok(55));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct ExecutorFuture<T> {
     fut: Option<spindle_futures::Future<T>>,
@@ -165,6 +177,20 @@ impl EventLoop {
     }
 
     /// Replaces the default thread pool. Python's `loop.set_default_executor(executor)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{get_running_loop, run};
+    /// use spindle_futures::ThreadPoolExecutor;
+    ///
+    /// let name = run(async {
+    ///     let lp = get_running_loop().unwrap();
+    ///     lp.set_default_executor(ThreadPoolExecutor::builder().thread_name_prefix("mine").build());
+    ///     lp.run_in_default_executor(|| std::thread::current().name().map(str::to_owned)).await
+    /// });
+    /// assert!(name.unwrap().unwrap().starts_with("mine"));
+    /// ```
     pub fn set_default_executor(&self, executor: ThreadPoolExecutor) {
         let old = self.inner.default_executor.replace(Some(executor));
         if let Some(old) = old {
@@ -174,6 +200,20 @@ impl EventLoop {
 
     /// Shuts the default pool down, waiting for its running calls.
     /// Python's `await loop.shutdown_default_executor()` (here a blocking call).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{get_running_loop, run};
+    ///
+    /// let v = run(async {
+    ///     let lp = get_running_loop().unwrap();
+    ///     let a = lp.run_in_default_executor(|| 1).await.unwrap();
+    ///     lp.shutdown_default_executor(); // waits for the pool's threads
+    ///     a + lp.run_in_default_executor(|| 2).await.unwrap() // a fresh pool starts on demand
+    /// });
+    /// assert_eq!(v, 3);
+    /// ```
     pub fn shutdown_default_executor(&self) {
         let old = self.inner.default_executor.borrow_mut().take();
         if let Some(old) = old {

@@ -10,6 +10,15 @@ use parking_lot::Mutex;
 use crate::waiters::WaitList;
 
 /// Releasing a [`Lock`] that is not held: Python's `RuntimeError: Lock is not acquired`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{Lock, ReleaseError};
+///
+/// assert_eq!(Lock::new().release(), Err(ReleaseError));
+/// assert_eq!(ReleaseError.to_string(), "lock is not acquired");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("lock is not acquired")]
 pub struct ReleaseError;
@@ -54,6 +63,15 @@ pub struct Lock {
 
 impl Lock {
     /// A new, unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(!lock.locked());
+    /// ```
     pub fn new() -> Lock {
         Lock {
             state: Mutex::new(State {
@@ -114,6 +132,17 @@ impl Lock {
     }
 
     /// Takes the lock if it is free and nobody waits; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// assert!(lock.try_acquire());
+    /// assert!(!lock.try_acquire());
+    /// lock.release().unwrap();
+    /// ```
     pub fn try_acquire(&self) -> bool {
         let mut s = self.state.lock();
         if !s.locked && s.waiters.is_empty() {
@@ -152,6 +181,20 @@ impl Lock {
     }
 
     /// Whether the lock is held. Python's `lock.locked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Lock};
+    ///
+    /// run(async {
+    ///     let lock = Lock::new();
+    ///     let guard = lock.lock().await;
+    ///     assert!(lock.locked());
+    ///     drop(guard);
+    ///     assert!(!lock.locked());
+    /// });
+    /// ```
     pub fn locked(&self) -> bool {
         self.state.lock().locked
     }
@@ -174,6 +217,20 @@ impl fmt::Debug for Lock {
 }
 
 /// The future of [`Lock::acquire`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Lock};
+///
+/// run(async {
+///     let lock = Lock::new();
+///     let fut = lock.acquire(); // an `Acquire`
+///     fut.await;
+///     assert!(lock.locked());
+///     lock.release().unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     lock: &'a Lock,
@@ -220,6 +277,21 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 /// Holds a [`Lock`]; releases it on drop.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Lock};
+///
+/// run(async {
+///     let lock = Lock::new();
+///     {
+///         let _guard = lock.lock().await;
+///         assert!(!lock.try_acquire());
+///     }
+///     assert!(lock.try_acquire()); // the guard released it
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
@@ -227,6 +299,18 @@ pub struct LockGuard<'a> {
 
 impl<'a> LockGuard<'a> {
     /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Lock};
+    ///
+    /// run(async {
+    ///     let lock = Lock::new();
+    ///     let guard = lock.lock().await;
+    ///     assert!(std::ptr::eq(guard.lock(), &lock));
+    /// });
+    /// ```
     pub fn lock(&self) -> &'a Lock {
         self.lock
     }

@@ -38,6 +38,20 @@ impl LoopHandle {
     /// # Errors
     ///
     /// [`LoopError::Closed`] once the loop is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use spindle_async::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let (h, (tx, rx)) = (lp.handle(), mpsc::channel());
+    /// std::thread::spawn(move || h.call_soon_threadsafe(move || tx.send(42).unwrap()).unwrap())
+    ///     .join().unwrap();
+    /// lp.run_until_complete(async {}).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// ```
     pub fn call_soon_threadsafe(
         &self,
         f: impl FnOnce() + Send + 'static,
@@ -74,6 +88,19 @@ impl LoopHandle {
     }
 
     /// Whether the loop was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{EventLoop, LoopError};
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// assert!(!h.is_closed());
+    /// lp.close().unwrap();
+    /// assert!(h.is_closed());
+    /// assert_eq!(h.stop(), Err(LoopError::Closed));
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }
@@ -107,11 +134,34 @@ pub struct ThreadsafeHandle {
 
 impl ThreadsafeHandle {
     /// Cancels the callback if it has not run yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use spindle_async::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let (tx, rx) = mpsc::channel::<()>();
+    /// lp.call_soon_threadsafe(move || tx.send(()).unwrap()).unwrap().cancel();
+    /// lp.run_until_complete(async {}).unwrap();
+    /// assert!(rx.try_recv().is_err()); // never ran
+    /// ```
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }
 
     /// Whether [`cancel`](ThreadsafeHandle::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let h = lp.call_soon_threadsafe(|| ()).unwrap();
+    /// assert!(!h.cancelled());
+    /// h.cancel();
+    /// assert!(h.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }

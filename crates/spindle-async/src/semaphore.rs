@@ -11,6 +11,16 @@ use parking_lot::Mutex;
 use crate::waiters::WaitList;
 
 /// Releasing a [`BoundedSemaphore`] above its initial value: Python's `ValueError`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{BoundedSemaphore, OverReleaseError};
+///
+/// let sem = BoundedSemaphore::new(1);
+/// assert_eq!(sem.release(), Err(OverReleaseError));
+/// assert_eq!(OverReleaseError.to_string(), "semaphore released too many times");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("semaphore released too many times")]
 pub struct OverReleaseError;
@@ -131,6 +141,15 @@ pub struct Semaphore {
 
 impl Semaphore {
     /// A semaphore holding `value` permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Semaphore;
+    ///
+    /// let sem = Semaphore::new(3);
+    /// assert_eq!(sem.value(), 3);
+    /// ```
     pub fn new(value: usize) -> Semaphore {
         Semaphore {
             core: Core::new(value),
@@ -143,6 +162,20 @@ impl Semaphore {
     /// # Cancel safety
     ///
     /// Safe: a waiter dropped after a permit was handed to it gives the permit back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Semaphore};
+    ///
+    /// run(async {
+    ///     let sem = Semaphore::new(1);
+    ///     sem.acquire().await;
+    ///     assert_eq!(sem.value(), 0);
+    ///     sem.release(1);
+    ///     assert_eq!(sem.value(), 1);
+    /// });
+    /// ```
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
         self.core.acquire()
     }
@@ -152,6 +185,21 @@ impl Semaphore {
     /// # Cancel safety
     ///
     /// Safe, as [`acquire`](Semaphore::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, Semaphore};
+    ///
+    /// run(async {
+    ///     let sem = Semaphore::new(1);
+    ///     {
+    ///         let _permit = sem.permit().await;
+    ///         assert!(sem.locked());
+    ///     }
+    ///     assert!(!sem.locked());
+    /// });
+    /// ```
     pub async fn permit(&self) -> SemaphorePermit<'_> {
         self.acquire().await;
         SemaphorePermit {
@@ -160,6 +208,16 @@ impl Semaphore {
     }
 
     /// Takes a permit if one is free and nobody waits; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert!(!sem.try_acquire());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.core.try_acquire()
     }
@@ -181,11 +239,32 @@ impl Semaphore {
     }
 
     /// Permits free right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Semaphore;
+    ///
+    /// let sem = Semaphore::new(2);
+    /// assert!(sem.try_acquire());
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn value(&self) -> usize {
         self.core.value()
     }
 
     /// Whether an `acquire` would wait. Python's `sem.locked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// assert!(!sem.locked());
+    /// assert!(sem.try_acquire());
+    /// assert!(sem.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         self.core.locked()
     }
@@ -221,6 +300,15 @@ pub struct BoundedSemaphore {
 
 impl BoundedSemaphore {
     /// A semaphore holding `value` permits, which is also its bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2);
+    /// assert_eq!((sem.value(), sem.bound()), (2, 2));
+    /// ```
     pub fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore {
             core: Core::new(value),
@@ -233,6 +321,19 @@ impl BoundedSemaphore {
     /// # Cancel safety
     ///
     /// Safe: a waiter dropped after a permit was handed to it gives the permit back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, BoundedSemaphore};
+    ///
+    /// run(async {
+    ///     let sem = BoundedSemaphore::new(1);
+    ///     sem.acquire().await;
+    ///     assert_eq!(sem.value(), 0);
+    ///     sem.release().unwrap();
+    /// });
+    /// ```
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
         self.core.acquire()
     }
@@ -242,6 +343,20 @@ impl BoundedSemaphore {
     /// # Cancel safety
     ///
     /// Safe, as [`acquire`](BoundedSemaphore::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, BoundedSemaphore};
+    ///
+    /// run(async {
+    ///     let sem = BoundedSemaphore::new(1);
+    ///     let permit = sem.permit().await;
+    ///     assert!(sem.locked());
+    ///     drop(permit);
+    ///     assert_eq!(sem.value(), 1);
+    /// });
+    /// ```
     pub async fn permit(&self) -> SemaphorePermit<'_> {
         self.acquire().await;
         SemaphorePermit {
@@ -250,6 +365,16 @@ impl BoundedSemaphore {
     }
 
     /// Takes a permit if one is free and nobody waits; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert!(!sem.try_acquire());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.core.try_acquire()
     }
@@ -259,6 +384,17 @@ impl BoundedSemaphore {
     /// # Errors
     ///
     /// [`OverReleaseError`] if every permit is already free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{BoundedSemaphore, OverReleaseError};
+    ///
+    /// let sem = BoundedSemaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert_eq!(sem.release(), Ok(()));
+    /// assert_eq!(sem.release(), Err(OverReleaseError));
+    /// ```
     pub fn release(&self) -> Result<(), OverReleaseError> {
         let mut s = self.core.state.lock();
         if s.value >= self.bound {
@@ -269,16 +405,46 @@ impl BoundedSemaphore {
     }
 
     /// Permits free right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2);
+    /// assert!(sem.try_acquire());
+    /// assert_eq!(sem.value(), 1);
+    /// ```
     pub fn value(&self) -> usize {
         self.core.value()
     }
 
     /// The initial (and maximum) number of permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2);
+    /// assert!(sem.try_acquire());
+    /// assert_eq!(sem.bound(), 2);
+    /// ```
     pub fn bound(&self) -> usize {
         self.bound
     }
 
     /// Whether an `acquire` would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert!(sem.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         self.core.locked()
     }
@@ -294,6 +460,19 @@ impl fmt::Debug for BoundedSemaphore {
 }
 
 /// The future of [`Semaphore::acquire`] and [`BoundedSemaphore::acquire`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Semaphore};
+///
+/// run(async {
+///     let sem = Semaphore::new(1);
+///     let fut = sem.acquire();
+///     fut.await;
+///     assert_eq!(sem.value(), 0);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SemaphoreAcquire<'a> {
     core: &'a Core,
@@ -324,6 +503,20 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 }
 
 /// A permit of a semaphore, given back on drop.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, Semaphore};
+///
+/// run(async {
+///     let sem = Semaphore::new(1);
+///     let permit = sem.permit().await;
+///     assert_eq!(sem.value(), 0);
+///     drop(permit);
+///     assert_eq!(sem.value(), 1);
+/// });
+/// ```
 #[must_use = "the permit is released as soon as it is dropped"]
 pub struct SemaphorePermit<'a> {
     of: PermitOf<'a>,

@@ -47,6 +47,17 @@ where
 }
 
 /// The future of [`shield`]; resolves to the inner task's result.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, shield, Shield};
+///
+/// run(async {
+///     let s: Shield<i32> = shield(async { 9 });
+///     assert_eq!(s.await, Ok(9));
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shield<T> {
@@ -55,6 +66,19 @@ pub struct Shield<T> {
 
 impl<T: 'static> Shield<T> {
     /// The inner task, which outlives the shield.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, shield};
+    ///
+    /// run(async {
+    ///     let s = shield(async { 1 });
+    ///     let inner = s.task().handle();
+    ///     drop(s); // dropping the shield leaves the inner task running
+    ///     assert!(!inner.cancelled());
+    /// });
+    /// ```
     pub fn task(&self) -> &Task<T> {
         &self.task
     }

@@ -105,6 +105,20 @@ pub fn yield_now() -> Sleep {
 }
 
 /// The future of [`sleep`], [`sleep_until`] and [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use spindle_async::{run, sleep, Sleep};
+///
+/// run(async {
+///     let start = Instant::now();
+///     let s: Sleep = sleep(Duration::from_millis(1));
+///     s.await;
+///     assert!(start.elapsed() >= Duration::from_millis(1));
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
@@ -116,6 +130,17 @@ pub struct Sleep {
 
 impl Sleep {
     /// The instant this sleep ends, if it ever does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use spindle_async::{sleep, sleep_until};
+    ///
+    /// let when = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(sleep_until(when).deadline(), Some(when));
+    /// assert!(sleep(Duration::from_secs(1)).deadline().is_some());
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }

@@ -17,6 +17,24 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Why a stream read failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, StreamError, StreamReader};
+///
+/// run(async {
+///     let r = StreamReader::new(16);
+///     r.feed_data(b"abc");
+///     r.feed_eof();
+///     match r.readexactly(5).await {
+///         Err(StreamError::IncompleteRead { partial, expected }) => {
+///             assert_eq!((partial, expected), (b"abc".to_vec(), Some(5)));
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// });
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
     /// The transport failed (connection reset, ...).
@@ -137,6 +155,16 @@ pub struct StreamReader {
 
 impl StreamReader {
     /// A reader fed by hand, with a buffer limit of `limit` bytes for `readuntil`/`readline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::StreamReader;
+    ///
+    /// let r = StreamReader::new(1024);
+    /// assert_eq!(r.limit(), 1024);
+    /// assert!(!r.at_eof());
+    /// ```
     pub fn new(limit: usize) -> StreamReader {
         StreamReader::build(None, limit)
     }
@@ -158,6 +186,18 @@ impl StreamReader {
     }
 
     /// Appends `data` to the buffer and wakes a waiting read. Python's `feed_data`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, StreamReader};
+    ///
+    /// run(async {
+    ///     let r = StreamReader::new(1024);
+    ///     r.feed_data(b"hi\n");
+    ///     assert_eq!(r.readline().await.unwrap(), b"hi\n");
+    /// });
+    /// ```
     pub fn feed_data(&self, data: &[u8]) {
         if data.is_empty() {
             return;
@@ -169,6 +209,19 @@ impl StreamReader {
     }
 
     /// Marks the end of the stream and wakes a waiting read. Python's `feed_eof`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, StreamReader};
+    ///
+    /// run(async {
+    ///     let r = StreamReader::new(1024);
+    ///     r.feed_data(b"tail");
+    ///     r.feed_eof();
+    ///     assert_eq!(r.read_to_end().await.unwrap(), b"tail");
+    /// });
+    /// ```
     pub fn feed_eof(&self) {
         self.inner.eof.set(true);
         if let Some(w) = self.inner.waiter.borrow_mut().take() {
@@ -177,11 +230,29 @@ impl StreamReader {
     }
 
     /// Whether EOF was seen and the buffer is empty. Python's `at_eof()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::StreamReader;
+    ///
+    /// let r = StreamReader::new(1024);
+    /// r.feed_eof();
+    /// assert!(r.at_eof());
+    /// ```
     pub fn at_eof(&self) -> bool {
         self.inner.eof.get() && self.inner.buf.borrow().len() == 0
     }
 
     /// The buffer limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{StreamReader, DEFAULT_LIMIT};
+    ///
+    /// assert_eq!(StreamReader::new(DEFAULT_LIMIT).limit(), 64 * 1024);
+    /// ```
     pub fn limit(&self) -> usize {
         self.inner.limit
     }
@@ -225,6 +296,21 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Safe: bytes leave the buffer only in the poll that returns them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, StreamReader};
+    ///
+    /// run(async {
+    ///     let r = StreamReader::new(1024);
+    ///     r.feed_data(b"abcdef");
+    ///     r.feed_eof();
+    ///     assert_eq!(r.read(4).await.unwrap(), b"abcd");
+    ///     assert_eq!(r.read(4).await.unwrap(), b"ef");
+    ///     assert!(r.read(4).await.unwrap().is_empty()); // EOF
+    /// });
+    /// ```
     pub async fn read(&self, n: usize) -> Result<Vec<u8>, StreamError> {
         if n == 0 {
             return Ok(Vec::new());
@@ -381,6 +467,21 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Safe: nothing is consumed until a whole line is there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, StreamReader};
+    ///
+    /// run(async {
+    ///     let r = StreamReader::new(1024);
+    ///     r.feed_data(b"one\ntwo");
+    ///     r.feed_eof();
+    ///     assert_eq!(r.readline().await.unwrap(), b"one\n");
+    ///     assert_eq!(r.readline().await.unwrap(), b"two"); // last line, no newline
+    ///     assert!(r.readline().await.unwrap().is_empty());
+    /// });
+    /// ```
     pub async fn readline(&self) -> Result<Vec<u8>, StreamError> {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),

@@ -190,6 +190,24 @@ impl StreamWriter {
     /// Queues `data` for sending; never waits. Python's `writer.write(data)`.
     ///
     /// Ignored once the writer is closing or has failed (the failure is reported by `drain`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let echo = |r: spindle_async::StreamReader, w: spindle_async::StreamWriter| async move {
+    ///         w.write(&r.read_to_end().await.unwrap());
+    ///         w.close();
+    ///     };
+    ///     let server = start_server(echo, "127.0.0.1", 0).await.unwrap();
+    ///     let (r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     w.write(b"hello");
+    ///     w.write_eof();
+    ///     assert_eq!(r.read_to_end().await.unwrap(), b"hello");
+    /// });
+    /// ```
     pub fn write(&self, data: &[u8]) {
         let inner = &self.inner;
         if data.is_empty() || inner.closing.get() || inner.eof_pending.get() {
@@ -225,6 +243,24 @@ impl StreamWriter {
     }
 
     /// Queues several buffers. Python's `writer.writelines(data)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let echo = |r: spindle_async::StreamReader, w: spindle_async::StreamWriter| async move {
+    ///         w.write(&r.read_to_end().await.unwrap());
+    ///         w.close();
+    ///     };
+    ///     let server = start_server(echo, "127.0.0.1", 0).await.unwrap();
+    ///     let (r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     w.writelines([&b"a\n"[..], b"b\n"]);
+    ///     w.write_eof();
+    ///     assert_eq!(r.read_to_end().await.unwrap(), b"a\nb\n");
+    /// });
+    /// ```
     pub fn writelines<'a>(&self, data: impl IntoIterator<Item = &'a [u8]>) {
         for d in data {
             self.write(d);
@@ -275,12 +311,45 @@ impl StreamWriter {
 
     /// Sets the high- and low-water marks of the buffer. Python's
     /// `transport.set_write_buffer_limits(high, low)`; `low` is capped at `high`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|r, _w| async move { let _ = r.read_to_end().await; }, "127.0.0.1", 0)
+    ///         .await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     w.set_write_buffer_limits(64, 0);
+    ///     w.write(&[1u8; 1000]);
+    ///     w.drain().await.unwrap(); // low mark 0: waits until everything is sent
+    ///     assert_eq!(w.write_buffer_size(), 0);
+    /// });
+    /// ```
     pub fn set_write_buffer_limits(&self, high: usize, low: usize) {
         self.inner.high.set(high);
         self.inner.low.set(low.min(high));
     }
 
     /// Bytes buffered and not yet sent. Python's `transport.get_write_buffer_size()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|r, _w| async move { let _ = r.read_to_end().await; }, "127.0.0.1", 0)
+    ///         .await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     assert_eq!(w.write_buffer_size(), 0);
+    ///     w.write(b"x");
+    ///     w.close();
+    ///     w.wait_closed().await.unwrap();
+    ///     assert_eq!(w.write_buffer_size(), 0);
+    /// });
+    /// ```
     pub fn write_buffer_size(&self) -> usize {
         self.inner.pending()
     }
@@ -317,11 +386,37 @@ impl StreamWriter {
     }
 
     /// Whether `write_eof` is supported (always, for sockets and pipes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     assert!(w.can_write_eof());
+    /// });
+    /// ```
     pub fn can_write_eof(&self) -> bool {
         true
     }
 
     /// Flushes what is buffered, then closes the stream. Python's `writer.close()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, w| async move { w.write(b"done"); w.close(); }, "127.0.0.1", 0)
+    ///         .await.unwrap();
+    ///     let (r, _w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     // The server's close flushed "done" first, then ended the stream.
+    ///     assert_eq!(r.read_to_end().await.unwrap(), b"done");
+    /// });
+    /// ```
     pub fn close(&self) {
         let inner = &self.inner;
         if inner.closing.replace(true) {
@@ -335,6 +430,20 @@ impl StreamWriter {
     }
 
     /// Whether `close` was called. Python's `writer.is_closing()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     assert!(!w.is_closing());
+    ///     w.close();
+    ///     assert!(w.is_closing());
+    /// });
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.inner.closing.get()
     }
@@ -348,6 +457,22 @@ impl StreamWriter {
     /// # Cancel safety
     ///
     /// Safe: it only waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|r, _w| async move { let _ = r.read_to_end().await; }, "127.0.0.1", 0)
+    ///         .await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     w.write(b"last words");
+    ///     w.close();
+    ///     w.wait_closed().await.unwrap();
+    ///     assert_eq!(w.write_buffer_size(), 0);
+    /// });
+    /// ```
     pub async fn wait_closed(&self) -> io::Result<()> {
         let inner = &self.inner;
         poll_fn(|cx| {
@@ -364,11 +489,37 @@ impl StreamWriter {
     }
 
     /// The remote address, for TCP streams. Python's `get_extra_info("peername")`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     assert_eq!(w.peer_addr(), Some(server.local_addr()));
+    /// });
+    /// ```
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.inner.peer
     }
 
     /// The local address, for TCP streams. Python's `get_extra_info("sockname")`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     let (_r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     let local = w.local_addr().unwrap();
+    ///     assert!(local.ip().is_loopback());
+    ///     assert_ne!(local.port(), 0);
+    /// });
+    /// ```
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.inner.local
     }

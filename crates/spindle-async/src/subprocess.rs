@@ -24,6 +24,20 @@ use crate::stream_writer::StreamWriter;
 use crate::{get_running_loop, sys, Event};
 
 /// Where a child's standard stream goes. Python's `PIPE`, `DEVNULL` and `None`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{create_subprocess_exec, run, Stdio, StdioConfig};
+///
+/// run(async {
+///     let cfg = StdioConfig { stdin: Stdio::Null, stdout: Stdio::Pipe, stderr: Stdio::Inherit };
+///     let p = create_subprocess_exec("cat", &[] as &[&str], cfg).await.unwrap();
+///     assert!(p.stdin.is_none() && p.stderr.is_none());
+///     let (out, _) = p.communicate(None).await.unwrap(); // /dev/null in: EOF at once
+///     assert!(out.is_empty());
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stdio {
     /// A pipe to this process: Python's `asyncio.subprocess.PIPE`.
@@ -45,6 +59,21 @@ impl From<Stdio> for std::process::Stdio {
 }
 
 /// How to connect the child's stdin, stdout and stderr (all [`Stdio::Pipe`] by default).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{create_subprocess_exec, run, Stdio, StdioConfig};
+///
+/// run(async {
+///     let cfg = StdioConfig { stdout: Stdio::Null, ..StdioConfig::default() };
+///     let p = create_subprocess_exec("echo", &["hidden"], cfg).await.unwrap();
+///     assert!(p.stdout.is_none());
+///     let (out, _) = p.communicate(None).await.unwrap();
+///     assert!(out.is_empty());
+///     assert_eq!(p.returncode(), Some(0));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StdioConfig {
     /// The child's stdin.
@@ -77,6 +106,19 @@ enum ExitWatch {
 ///
 /// Dropping a `Process` whose child still runs leaves the child running (as Python does);
 /// it is reaped if it has already exited.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+///
+/// run(async {
+///     let p = create_subprocess_exec("echo", &["hi"], StdioConfig::default()).await.unwrap();
+///     let out = p.stdout.as_ref().unwrap().read_to_end().await.unwrap();
+///     assert_eq!(out, b"hi\n");
+///     assert_eq!(p.wait().await.unwrap(), 0);
+/// });
+/// ```
 pub struct Process {
     child: RefCell<Child>,
     status: RefCell<Option<ExitStatus>>,
@@ -210,12 +252,36 @@ fn returncode(s: ExitStatus) -> i32 {
 
 impl Process {
     /// The child's process id. Python's `process.pid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+    ///
+    /// run(async {
+    ///     let p = create_subprocess_exec("true", &[] as &[&str], StdioConfig::default()).await.unwrap();
+    ///     assert!(p.pid() > 0);
+    ///     p.wait().await.unwrap();
+    /// });
+    /// ```
     pub fn pid(&self) -> u32 {
         self.child.borrow().id()
     }
 
     /// The exit code once the child was waited for; minus the signal number if a signal killed
     /// it. Python's `process.returncode`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+    ///
+    /// run(async {
+    ///     let p = create_subprocess_exec("false", &[] as &[&str], StdioConfig::default()).await.unwrap();
+    ///     p.wait().await.unwrap();
+    ///     assert_eq!(p.returncode(), Some(1));
+    /// });
+    /// ```
     pub fn returncode(&self) -> Option<i32> {
         self.status.borrow().map(returncode)
     }
@@ -286,6 +352,19 @@ impl Process {
     /// # Cancel safety
     ///
     /// Not cancel-safe: output read so far is lost if the future is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+    ///
+    /// run(async {
+    ///     let p = create_subprocess_exec("sh", &["-c", "tr a-z A-Z; echo oops >&2"], StdioConfig::default())
+    ///         .await.unwrap();
+    ///     let (out, err) = p.communicate(Some(b"shout")).await.unwrap();
+    ///     assert_eq!((out.as_slice(), err.as_slice()), (&b"SHOUT"[..], &b"oops\n"[..]));
+    /// });
+    /// ```
     pub async fn communicate(&self, input: Option<&[u8]>) -> io::Result<(Vec<u8>, Vec<u8>)> {
         let feed = async {
             if let Some(w) = &self.stdin {
@@ -317,6 +396,19 @@ impl Process {
     /// # Errors
     ///
     /// The OS error of `kill` (a child already reaped is not signalled: `Ok`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+    ///
+    /// run(async {
+    ///     // A child that would wait for input forever.
+    ///     let p = create_subprocess_exec("cat", &[] as &[&str], StdioConfig::default()).await.unwrap();
+    ///     p.send_signal(2).unwrap(); // SIGINT
+    ///     assert_eq!(p.wait().await.unwrap(), -2);
+    /// });
+    /// ```
     pub fn send_signal(&self, sig: i32) -> io::Result<()> {
         if self.try_reap()?.is_some() {
             return Ok(());
@@ -329,6 +421,19 @@ impl Process {
     /// # Errors
     ///
     /// As [`send_signal`](Process::send_signal).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{create_subprocess_exec, run, StdioConfig};
+    ///
+    /// run(async {
+    ///     // A child that would wait for input forever.
+    ///     let p = create_subprocess_exec("cat", &[] as &[&str], StdioConfig::default()).await.unwrap();
+    ///     p.terminate().unwrap();
+    ///     assert_eq!(p.wait().await.unwrap(), -15);
+    /// });
+    /// ```
     pub fn terminate(&self) -> io::Result<()> {
         self.send_signal(libc::SIGTERM)
     }

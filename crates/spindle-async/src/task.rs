@@ -87,6 +87,20 @@ impl<T: 'static> Task<T> {
     }
 
     /// Whether the task ended by cancellation. Python's `task.cancelled()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, spawn, yield_now};
+    ///
+    /// run(async {
+    ///     let t = spawn(std::future::pending::<()>());
+    ///     yield_now().await;
+    ///     t.cancel(None);
+    ///     yield_now().await; // the task's next step ends it
+    ///     assert!(t.cancelled() && t.done());
+    /// });
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.cell.core().is_cancelled()
     }
@@ -110,16 +124,56 @@ impl<T: 'static> Task<T> {
     }
 
     /// How many times cancellation was requested. Python's `task.cancelling()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, spawn, yield_now};
+    ///
+    /// run(async {
+    ///     let t = spawn(std::future::pending::<()>());
+    ///     yield_now().await;
+    ///     assert_eq!(t.cancelling(), 0);
+    ///     t.cancel(None);
+    ///     assert_eq!(t.cancelling(), 1);
+    ///     assert!(t.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn cancelling(&self) -> u32 {
         self.cell.core().num_cancels.get()
     }
 
     /// The task's name: the one given to [`create_task_named`] or `Task-<n>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, spawn};
+    ///
+    /// run(async {
+    ///     let t = spawn(async {});
+    ///     assert!(t.name().starts_with("Task-"));
+    ///     t.await.unwrap();
+    /// });
+    /// ```
     pub fn name(&self) -> String {
         self.cell.core().name()
     }
 
     /// Renames the task. Python's `task.set_name()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, spawn};
+    ///
+    /// run(async {
+    ///     let t = spawn(async {});
+    ///     t.set_name("renamed");
+    ///     assert_eq!(t.name(), "renamed");
+    ///     t.await.unwrap();
+    /// });
+    /// ```
     pub fn set_name(&self, name: impl Into<String>) {
         self.cell.core().set_name(name.into());
     }
@@ -193,6 +247,20 @@ impl<T: 'static> Task<T> {
     }
 
     /// A non-generic handle to the same task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{all_tasks, run, spawn};
+    ///
+    /// run(async {
+    ///     let t = spawn(async {});
+    ///     let r = t.handle();
+    ///     assert!(all_tasks().contains(&r));
+    ///     t.await.unwrap();
+    ///     assert!(r.done());
+    /// });
+    /// ```
     pub fn handle(&self) -> TaskRef {
         TaskRef {
             cell: self.cell.clone().runnable(),

@@ -30,6 +30,15 @@ pub enum TaskError {
 
 impl TaskError {
     /// Whether this is [`TaskError::Cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{Cancelled, TaskError};
+    ///
+    /// assert!(TaskError::Cancelled(Cancelled::new(None)).is_cancelled());
+    /// assert!(!TaskError::Panicked("boom".into()).is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled(_))
     }

@@ -12,6 +12,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::task::{panic_message, spawn, Task, TaskRef};
 
 /// Why one task of a group failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::TaskFailure;
+///
+/// let f: TaskFailure<String> = TaskFailure::Failed("disk full".to_string());
+/// assert_eq!(f.to_string(), "disk full");
+/// let p: TaskFailure<String> = TaskFailure::Panicked("boom".to_string());
+/// assert_eq!(p.to_string(), "panicked: boom");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum TaskFailure<E> {
     /// The task returned `Err(e)`.
@@ -39,6 +50,20 @@ impl<E: fmt::Display> fmt::Display for TaskFailure<E> {
 }
 
 /// Every failure of a [`TaskGroup`], in the order they happened: Python's `ExceptionGroup`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, TaskFailure, TaskGroup};
+///
+/// run(async {
+///     let tg = TaskGroup::new();
+///     tg.create_task(async { Err::<(), _>("bad input") });
+///     let err = tg.join().await.unwrap_err();
+///     assert_eq!(err.errors, [TaskFailure::Failed("bad input")]);
+///     assert_eq!(err.to_string(), "unhandled errors in a task group (1 sub-error); bad input");
+/// });
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct TaskGroupError<E> {
     /// The failures, first one first.
@@ -145,6 +170,18 @@ pub struct TaskGroup<E = Box<dyn std::error::Error>> {
 
 impl<E: 'static> TaskGroup<E> {
     /// An empty group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, TaskGroup};
+    ///
+    /// run(async {
+    ///     let tg: TaskGroup<String> = TaskGroup::new();
+    ///     assert!(tg.is_empty());
+    ///     assert_eq!(tg.join().await, Ok(()));
+    /// });
+    /// ```
     pub fn new() -> TaskGroup<E> {
         TaskGroup {
             inner: Rc::new(GroupInner {
@@ -165,6 +202,19 @@ impl<E: 'static> TaskGroup<E> {
     /// # Panics
     ///
     /// If no loop runs on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, TaskGroup};
+    ///
+    /// run(async {
+    ///     let tg = TaskGroup::new();
+    ///     let t = tg.create_task(async { Ok::<_, String>(2 + 2) });
+    ///     tg.join().await.unwrap();
+    ///     assert_eq!(t.await, Ok(Some(4)));
+    /// });
+    /// ```
     pub fn create_task<F, T>(&self, fut: F) -> Task<Option<T>>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -255,11 +305,39 @@ impl<E: 'static> TaskGroup<E> {
     }
 
     /// Number of tasks still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, TaskGroup};
+    ///
+    /// run(async {
+    ///     let tg = TaskGroup::new();
+    ///     tg.create_task(async { Ok::<_, String>(()) });
+    ///     tg.create_task(async { Ok::<_, String>(()) });
+    ///     assert_eq!(tg.len(), 2);
+    ///     tg.join().await.unwrap();
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.running.get()
     }
 
     /// Whether no task is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, TaskGroup};
+    ///
+    /// run(async {
+    ///     let tg = TaskGroup::new();
+    ///     assert!(tg.is_empty());
+    ///     tg.create_task(async { Ok::<_, String>(()) });
+    ///     assert!(!tg.is_empty());
+    ///     tg.join().await.unwrap();
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

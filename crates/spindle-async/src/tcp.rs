@@ -160,16 +160,56 @@ pub struct Server {
 impl Server {
     /// The address the server listens on (with the real port when bound to port 0).
     /// Python's `server.sockets[0].getsockname()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     assert!(server.local_addr().ip().is_loopback());
+    ///     assert_ne!(server.local_addr().port(), 0);
+    /// });
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.addr
     }
 
     /// Whether the server accepts connections. Python's `server.is_serving()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     assert!(server.is_serving());
+    ///     server.close();
+    ///     server.wait_closed().await;
+    ///     assert!(!server.is_serving());
+    /// });
+    /// ```
     pub fn is_serving(&self) -> bool {
         self.inner.task.borrow().as_ref().is_some_and(|t| !t.done())
     }
 
     /// Stops listening; connections already accepted go on. Python's `server.close()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{open_connection, run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     let port = server.local_addr().port();
+    ///     server.close();
+    ///     server.wait_closed().await;
+    ///     assert!(open_connection("127.0.0.1", port).await.is_err()); // nobody listens now
+    /// });
+    /// ```
     pub fn close(&self) {
         if let Some(t) = self.inner.task.borrow().as_ref() {
             t.cancel(Some("server closed".to_owned()));
@@ -181,6 +221,19 @@ impl Server {
     /// # Cancel safety
     ///
     /// Safe: it only waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, start_server};
+    ///
+    /// run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap();
+    ///     server.close();
+    ///     server.wait_closed().await;
+    ///     assert!(!server.is_serving());
+    /// });
+    /// ```
     pub async fn wait_closed(&self) {
         std::future::poll_fn(|cx| match &*self.inner.task.borrow() {
             Some(t) => t.poll_done(cx),
@@ -194,6 +247,23 @@ impl Server {
     /// # Cancel safety
     ///
     /// Dropping it does not close the server.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use spindle_async::{open_connection, run, spawn, start_server};
+    ///
+    /// run(async {
+    ///     let server = Rc::new(start_server(|_r, _w| async {}, "127.0.0.1", 0).await.unwrap());
+    ///     let s2 = server.clone();
+    ///     let serving = spawn(async move { s2.serve_forever().await });
+    ///     let (r, _w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+    ///     assert!(r.read_to_end().await.unwrap().is_empty()); // the handler dropped its end
+    ///     server.close();
+    ///     serving.await.unwrap(); // serve_forever returns once the server is closed
+    /// });
+    /// ```
     pub async fn serve_forever(&self) {
         self.wait_closed().await;
     }
@@ -224,7 +294,18 @@ impl fmt::Debug for Server {
 ///
 /// # Examples
 ///
-/// See [`StreamWriter`].
+/// ```
+/// use spindle_async::{open_connection, run, start_server};
+///
+/// run(async {
+///     let server = start_server(|_r, w| async move { w.write(b"hello\n"); w.close(); }, "127.0.0.1", 0)
+///         .await.unwrap();
+///     let (r, _w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+///     assert_eq!(r.readline().await.unwrap(), b"hello\n");
+///     server.close();
+///     server.wait_closed().await;
+/// });
+/// ```
 pub async fn start_server<F, Fut>(client_connected: F, host: &str, port: u16) -> io::Result<Server>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,

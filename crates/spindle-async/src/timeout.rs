@@ -129,6 +129,18 @@ pub async fn wait_for<F: Future>(
 }
 
 /// The future of [`timeout`] and [`timeout_at`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_async::{run, timeout, Timeout};
+///
+/// run(async {
+///     let t: Timeout<_> = timeout(Duration::from_secs(60), async { "in time" });
+///     assert_eq!(t.await, Ok("in time"));
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
@@ -139,11 +151,38 @@ pub struct Timeout<F> {
 
 impl<F> Timeout<F> {
     /// The current deadline (`None`: no limit). Python's `Timeout.when()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use spindle_async::{run, timeout, timeout_at};
+    ///
+    /// run(async {
+    ///     let deadline = Instant::now() + Duration::from_secs(60);
+    ///     assert_eq!(timeout_at(deadline, async {}).when(), Some(deadline));
+    ///     assert!(timeout(Duration::from_secs(60), async {}).when().is_some());
+    /// });
+    /// ```
     pub fn when(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// Whether the deadline passed and the body was dropped. Python's `Timeout.expired()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{pin::pin, time::Duration};
+    /// use spindle_async::{run, timeout, TimeoutError};
+    ///
+    /// run(async {
+    ///     let mut t = pin!(timeout(Duration::ZERO, std::future::pending::<()>()));
+    ///     assert!(!t.expired());
+    ///     assert_eq!(t.as_mut().await, Err(TimeoutError));
+    ///     assert!(t.expired());
+    /// });
+    /// ```
     pub fn expired(&self) -> bool {
         self.fut.is_none()
     }

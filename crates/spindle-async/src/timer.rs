@@ -147,12 +147,36 @@ impl Handle {
     /// Cancels the callback: it will not run. Does nothing if it already ran.
     ///
     /// Python's `Handle.cancel()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use spindle_async::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// lp.call_soon(move || r.set(true)).cancel();
+    /// lp.run_until_complete(async {}).unwrap();
+    /// assert!(!ran.get());
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancelled.set(true);
         drop(self.inner.callback.take());
     }
 
     /// Whether [`cancel`](Handle::cancel) was called. Python's `Handle.cancelled()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let h = lp.call_soon(|| ());
+    /// assert!(!h.cancelled());
+    /// h.cancel();
+    /// assert!(h.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.cancelled.get()
     }
@@ -193,11 +217,37 @@ pub struct TimerHandle {
 
 impl TimerHandle {
     /// The instant the callback is due, on the loop's clock ([`EventLoop::time`](crate::EventLoop::time)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let before = lp.time();
+    /// let t = lp.call_later(Duration::from_secs(60), || ());
+    /// assert!(t.when() >= before + Duration::from_secs(60));
+    /// t.cancel();
+    /// ```
     pub fn when(&self) -> Instant {
         self.inner.when
     }
 
     /// Cancels the callback: it will not run. Does nothing if it already ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    /// use spindle_async::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// lp.call_later(Duration::ZERO, move || r.set(true)).cancel();
+    /// lp.run_until_complete(async {}).unwrap();
+    /// assert!(!ran.get());
+    /// ```
     pub fn cancel(&self) {
         if self.inner.cancel() {
             if let Some(lp) = self.lp.upgrade() {
@@ -207,6 +257,18 @@ impl TimerHandle {
     }
 
     /// Whether [`cancel`](TimerHandle::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = spindle_async::EventLoop::new().unwrap();
+    /// let t = lp.call_later(Duration::from_secs(60), || ());
+    /// assert!(!t.cancelled());
+    /// t.cancel();
+    /// assert!(t.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.is_cancelled()
     }

@@ -36,6 +36,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Bind failure; an error of kind `Other` outside a running loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     assert_ne!(s.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let s = std::net::UdpSocket::bind(addr)?;
         s.set_nonblocking(true)?;
@@ -79,6 +90,19 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Safe: a datagram is sent whole or not at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    ///     assert_eq!(a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap(), 4);
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.recv_from(&mut buf).await.unwrap().0, 4);
+    /// });
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.fd
             .io(Direction::Write, |s| s.send_to(buf, target))
@@ -94,6 +118,20 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Safe: a datagram is taken only in the poll that returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    ///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     let (n, from) = b.recv_from(&mut buf).await.unwrap();
+    ///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
+    /// });
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.fd.io(Direction::Read, |s| s.recv_from(buf)).await
     }
@@ -107,6 +145,20 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     assert_eq!(a.send(b"hey").await.unwrap(), 3);
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.recv_from(&mut buf).await.unwrap(), (3, a.local_addr().unwrap()));
+    /// });
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.fd.io(Direction::Write, |s| s.send(buf)).await
     }
@@ -120,6 +172,21 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    ///     b.connect(a.local_addr().unwrap()).unwrap();
+    ///     a.send_to(b"yo", b.local_addr().unwrap()).await.unwrap();
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.recv(&mut buf).await.unwrap(), 2);
+    ///     assert_eq!(&buf[..2], b"yo");
+    /// });
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.fd.io(Direction::Read, |s| s.recv(buf)).await
     }
@@ -129,6 +196,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The OS error of `getsockname`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.get_ref().local_addr()
     }
@@ -138,6 +216,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` without [`connect`](UdpSocket::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_async::{run, UdpSocket};
+    ///
+    /// run(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap());
+    ///     assert!(a.peer_addr().is_err()); // not connected yet
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    /// });
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.fd.get_ref().peer_addr()
     }

@@ -195,6 +195,22 @@ impl Wake for SlotWaker {
 }
 
 /// The iterator of [`as_completed`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{as_completed, run, AsCompleted};
+///
+/// run(async {
+///     let mut it: AsCompleted<_> = as_completed((1..=2).map(|i| async move { i }), None);
+///     let mut got = Vec::new();
+///     while let Some(r) = it.next().await {
+///         got.push(r.unwrap());
+///     }
+///     got.sort();
+///     assert_eq!(got, [1, 2]);
+/// });
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F: Future> {
     futs: Vec<Option<Pin<Box<F>>>>,
@@ -213,6 +229,20 @@ impl<F: Future> AsCompleted<F> {
     /// # Cancel safety
     ///
     /// Safe: an output is only taken in the poll that returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_async::{as_completed, run, TimeoutError};
+    ///
+    /// run(async {
+    ///     let futs: Vec<std::future::Pending<()>> = vec![std::future::pending()];
+    ///     let mut it = as_completed(futs, Some(Duration::ZERO));
+    ///     assert_eq!(it.next().await, Some(Err(TimeoutError)));
+    ///     assert_eq!(it.next().await, None);
+    /// });
+    /// ```
     pub async fn next(&mut self) -> Option<Result<F::Output, TimeoutError>> {
         poll_fn(|cx| self.poll_next_item(cx)).await
     }

@@ -5,6 +5,9 @@
 //! encodes a `serde` value with the crate's codec; [`Connection::send_bytes`] sends raw bytes.
 //! A frame over the connection's maximum size, or one that does not decode, is read and
 //! dropped whole, so the stream stays in step and the next `recv` sees the next message.
+//!
+//! This file passes 600 lines on purpose: it is the one `Connection` type and its framing, and
+//! each of its methods carries its own runnable example.
 
 use crate::codec::{self, HEADER};
 use crate::reduction;
@@ -20,12 +23,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Default largest message a connection accepts: 256 MiB.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{connection::DEFAULT_MAX_MESSAGE, Pipe};
+///
+/// let (a, _b) = Pipe(true).unwrap();
+/// assert_eq!(a.max_message_size(), DEFAULT_MAX_MESSAGE);
+/// ```
 pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
 
 /// Bytes read from the descriptor at a time for small messages.
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Why a connection operation failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{ConnectionError, Pipe};
+///
+/// let (a, mut b) = Pipe(true).unwrap();
+/// b.close();
+/// assert!(matches!(b.recv_bytes(), Err(ConnectionError::Closed)));
+/// drop(b);
+/// assert!(matches!(a.recv_bytes(), Err(ConnectionError::Eof)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectionError {
@@ -238,26 +262,68 @@ impl Connection {
     }
 
     /// Whether this end can receive (Python's `conn.readable`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (rx, tx) = spindle_process::Pipe(false).unwrap();
+    /// assert!(rx.readable() && !tx.readable());
+    /// ```
     pub fn readable(&self) -> bool {
         self.readable
     }
 
     /// Whether this end can send (Python's `conn.writable`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (rx, tx) = spindle_process::Pipe(false).unwrap();
+    /// assert!(tx.writable() && !rx.writable());
+    /// ```
     pub fn writable(&self) -> bool {
         self.writable
     }
 
     /// Whether [`close`](Connection::close) ran (Python's `conn.closed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut a, _b) = spindle_process::Pipe(true).unwrap();
+    /// assert!(!a.closed());
+    /// a.close();
+    /// assert!(a.closed());
+    /// ```
     pub fn closed(&self) -> bool {
         self.fd.is_none()
     }
 
     /// The largest message this end sends or accepts (default [`DEFAULT_MAX_MESSAGE`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::connection::DEFAULT_MAX_MESSAGE;
+    ///
+    /// let (a, _b) = spindle_process::Pipe(true).unwrap();
+    /// assert_eq!(a.max_message_size(), DEFAULT_MAX_MESSAGE);
+    /// ```
     pub fn max_message_size(&self) -> usize {
         self.max_message.load(Ordering::Relaxed)
     }
 
     /// Changes the message size limit of this end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{ConnectionError, Pipe};
+    ///
+    /// let (a, _b) = Pipe(true).unwrap();
+    /// a.set_max_message_size(4);
+    /// assert!(matches!(a.send_bytes(b"too long"), Err(ConnectionError::TooLarge { size: 8, max: 4 })));
+    /// ```
     pub fn set_max_message_size(&self, max: usize) {
         self.max_message
             .store(max.min(codec::MAX_FRAME), Ordering::Relaxed);
@@ -293,6 +359,14 @@ impl Connection {
     /// [`ConnectionError::TooLarge`] (nothing sent) if `bytes` exceeds the limit;
     /// [`ConnectionError::BrokenPipe`] if the other end is closed; [`ConnectionError::Closed`],
     /// [`ConnectionError::NotWritable`], [`ConnectionError::Io`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = spindle_process::Pipe(true).unwrap();
+    /// a.send_bytes(b"ping").unwrap();
+    /// assert_eq!(b.recv_bytes().unwrap(), b"ping");
+    /// ```
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), ConnectionError> {
         let fd = self.write_fd()?;
         let max = self.max_message_size();
@@ -313,6 +387,14 @@ impl Connection {
     ///
     /// [`ConnectionError::Encode`] if `value` does not serialise (nothing sent); otherwise as
     /// [`send_bytes`](Connection::send_bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = spindle_process::Pipe(true).unwrap();
+    /// a.send(&vec![1u16, 2, 3]).unwrap();
+    /// assert_eq!(b.recv::<Vec<u16>>().unwrap(), [1, 2, 3]);
+    /// ```
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ConnectionError> {
         let fd = self.write_fd()?;
         let mut buf = self.wlock.lock();
@@ -343,6 +425,18 @@ impl Connection {
     /// [`ConnectionError::Eof`] once the other end is closed and everything was read;
     /// [`ConnectionError::TooLarge`] for a message over the limit (it is skipped);
     /// [`ConnectionError::Closed`], [`ConnectionError::NotReadable`], [`ConnectionError::Io`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{ConnectionError, Pipe};
+    ///
+    /// let (rx, tx) = Pipe(false).unwrap();
+    /// tx.send_bytes(b"last").unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv_bytes().unwrap(), b"last");
+    /// assert!(matches!(rx.recv_bytes(), Err(ConnectionError::Eof)));
+    /// ```
     pub fn recv_bytes(&self) -> Result<Vec<u8>, ConnectionError> {
         let fd = self.read_fd()?;
         let mut rb = self.rbuf.lock();
@@ -365,6 +459,14 @@ impl Connection {
     ///
     /// [`ConnectionError::Decode`] if the message is not a `T` (it is consumed); otherwise as
     /// [`recv_bytes`](Connection::recv_bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = spindle_process::Pipe(true).unwrap();
+    /// b.send(&Some(String::from("hi"))).unwrap();
+    /// assert_eq!(a.recv::<Option<String>>().unwrap().as_deref(), Some("hi"));
+    /// ```
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ConnectionError> {
         let body = self.recv_bytes()?;
         codec::decode(&body).map_err(|e| match e {
@@ -380,6 +482,18 @@ impl Connection {
     /// # Errors
     ///
     /// As `recv_bytes`, plus `Timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::{ConnectionError, Pipe};
+    ///
+    /// let (a, b) = Pipe(true).unwrap();
+    /// assert!(matches!(a.recv_bytes_timeout(Duration::ZERO), Err(ConnectionError::Timeout)));
+    /// b.send_bytes(b"x").unwrap();
+    /// assert_eq!(a.recv_bytes_timeout(Duration::from_secs(5)).unwrap(), b"x");
+    /// ```
     pub fn recv_bytes_timeout(&self, timeout: Duration) -> Result<Vec<u8>, ConnectionError> {
         self.read_fd()?;
         if !self.poll(Some(timeout)) {
@@ -394,6 +508,19 @@ impl Connection {
     /// # Errors
     ///
     /// As `recv`, plus `Timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::{ConnectionError, Pipe};
+    ///
+    /// let (a, b) = Pipe(true).unwrap();
+    /// let r = a.recv_timeout::<u8>(Duration::from_millis(1));
+    /// assert!(matches!(r, Err(ConnectionError::Timeout)));
+    /// b.send(&7u8).unwrap();
+    /// assert_eq!(a.recv_timeout::<u8>(Duration::from_secs(5)).unwrap(), 7);
+    /// ```
     pub fn recv_timeout<T: DeserializeOwned>(
         &self,
         timeout: Duration,
@@ -411,6 +538,17 @@ impl Connection {
     ///
     /// Returns false on a closed or send-only end. True at end of file too, so the next `recv`
     /// reports [`ConnectionError::Eof`] rather than blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (a, b) = spindle_process::Pipe(true).unwrap();
+    /// assert!(!a.poll(Some(Duration::ZERO)));
+    /// b.send(&1u8).unwrap();
+    /// assert!(a.poll(Some(Duration::from_secs(5))));
+    /// ```
     pub fn poll(&self, timeout: Option<Duration>) -> bool {
         let Ok(fd) = self.read_fd() else { return false };
         if self.rbuf.lock().available() > 0 {
@@ -427,6 +565,16 @@ impl Connection {
     /// Closes this end: Python's `conn.close()`. Later calls fail with
     /// [`ConnectionError::Closed`]; the other end sees end of file once every copy of this end
     /// (in all processes) is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{ConnectionError, Pipe};
+    ///
+    /// let (mut a, _b) = Pipe(true).unwrap();
+    /// a.close();
+    /// assert!(matches!(a.send(&1u8), Err(ConnectionError::Closed)));
+    /// ```
     pub fn close(&mut self) {
         self.fd = None;
     }

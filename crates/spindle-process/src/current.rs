@@ -16,6 +16,15 @@ use std::time::{Duration, Instant};
 ///
 /// Python returns `Process` objects; a snapshot is what can be shared safely between threads
 /// and processes.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::current_process;
+///
+/// let me = current_process();
+/// assert_eq!(me.pid(), std::process::id());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
     name: String,
@@ -26,16 +35,34 @@ pub struct ProcessInfo {
 impl ProcessInfo {
     /// The process name: `"MainProcess"` for the root, `"Process-1"`, `"Process-1:2"`, ... for
     /// children unless one was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(spindle_process::current_process().name(), "MainProcess");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The operating-system process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(spindle_process::current_process().pid(), std::process::id());
+    /// ```
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
     /// Whether the process is a daemon (terminated when its parent exits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!spindle_process::current_process().is_daemon());
+    /// ```
     pub fn is_daemon(&self) -> bool {
         self.daemon
     }

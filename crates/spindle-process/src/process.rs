@@ -1,5 +1,8 @@
 //! `Process`: a function run in a new operating-system process (Python's
 //! `multiprocessing.Process`), and the start methods that create it.
+//!
+//! This file passes 600 lines on purpose: `Process` and the start methods that create it are
+//! one concept, and each of its methods carries its own runnable example.
 
 use crate::current::{self, ChildState, Identity};
 use crate::reduction;
@@ -26,6 +29,20 @@ use std::time::{Duration, Instant};
 /// - [`ForkServer`](StartMethod::ForkServer) asks a server process — spawned once, on first
 ///   use, while it is still single-threaded — to `fork` the child: safe like spawn, and cheaper
 ///   per child once the server runs.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{Process, StartMethod};
+///
+/// fn noop(_: ()) {}
+///
+/// # spindle_process::init();
+/// assert_eq!(StartMethod::default(), StartMethod::Spawn);
+/// let mut p = Process::new(noop, ()).start_method(StartMethod::ForkServer);
+/// p.start().unwrap();
+/// assert_eq!(p.join().unwrap(), 0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum StartMethod {
@@ -39,6 +56,19 @@ pub enum StartMethod {
 }
 
 /// Proof that the caller accepted the contract of [`StartMethod::fork`].
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::StartMethod;
+///
+/// // SAFETY: this doctest's process has a single thread.
+/// let StartMethod::Fork(permit) = (unsafe { StartMethod::fork() }) else {
+///     panic!("fork() builds StartMethod::Fork");
+/// };
+/// let copy = permit; // a permit is `Copy`
+/// assert_eq!(StartMethod::Fork(copy), StartMethod::Fork(permit));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForkPermit(());
 
@@ -67,6 +97,17 @@ impl StartMethod {
 }
 
 /// Why a process operation failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{Process, ProcessError};
+///
+/// fn noop(_: ()) {}
+///
+/// let p = Process::new(noop, ());
+/// assert!(matches!(p.join(), Err(ProcessError::NotStarted)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProcessError {
@@ -190,6 +231,21 @@ impl Process {
     ///
     /// The name defaults to `Process-<n>` (`n` counts the processes this process created, and
     /// a child's names extend its own: `Process-1:1`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn add(args: (i32, i32)) {
+    ///     std::process::exit(args.0 + args.1);
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(add, (2, 3));
+    /// p.start().unwrap();
+    /// assert_eq!(p.join().unwrap(), 5);
+    /// ```
     pub fn new<A>(target: fn(A), args: A) -> Process
     where
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -207,6 +263,17 @@ impl Process {
     }
 
     /// Sets the process name (what `current_process().name()` returns in the child).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// let p = Process::new(noop, ()).name("reader");
+    /// assert_eq!(p.get_name(), "reader");
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Process {
         self.name = name.into();
         self
@@ -215,28 +282,87 @@ impl Process {
     /// Marks the process as a daemon: it is terminated when this program exits normally
     /// (and, when started from the main thread, killed by the kernel if this process dies
     /// abruptly), and it may not start children of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// let p = Process::new(noop, ()).daemon(true);
+    /// assert!(p.is_daemon());
+    /// ```
     pub fn daemon(mut self, daemon: bool) -> Process {
         self.daemon = daemon;
         self
     }
 
     /// Chooses how the child is created (default [`StartMethod::Spawn`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Process, StartMethod};
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ()).start_method(StartMethod::Spawn);
+    /// p.start().unwrap();
+    /// assert_eq!(p.join().unwrap(), 0);
+    /// ```
     pub fn start_method(mut self, method: StartMethod) -> Process {
         self.method = method;
         self
     }
 
     /// The process name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// assert!(Process::new(noop, ()).get_name().starts_with("Process-"));
+    /// ```
     pub fn get_name(&self) -> &str {
         &self.name
     }
 
     /// Whether this is a daemon process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// assert!(!Process::new(noop, ()).is_daemon());
+    /// ```
     pub fn is_daemon(&self) -> bool {
         self.daemon
     }
 
     /// The operating-system process id once started (`None` before `start` and after `close`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ());
+    /// assert_eq!(p.pid(), None);
+    /// p.start().unwrap();
+    /// assert!(p.pid().is_some());
+    /// p.join().unwrap();
+    /// ```
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.pid)
     }
@@ -250,6 +376,20 @@ impl Process {
     /// [`ProcessError::NotInitialized`] in a worker whose `main` did not call
     /// [`init`](crate::init); [`ProcessError::Ship`] if the arguments do not encode;
     /// [`ProcessError::Spawn`] if the operating system refuses the new process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Process, ProcessError};
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ());
+    /// p.start().unwrap();
+    /// assert!(matches!(p.start(), Err(ProcessError::AlreadyStarted)));
+    /// p.join().unwrap();
+    /// ```
     pub fn start(&mut self) -> Result<(), ProcessError> {
         if self.closed {
             return Err(ProcessError::Closed);
@@ -304,6 +444,25 @@ impl Process {
 
     /// Whether the child runs: Python's `p.is_alive()` (false before `start`, after the child
     /// ended, and after `close`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Pipe, Process};
+    ///
+    /// fn wait_for_go(rx: spindle_process::Connection) {
+    ///     rx.recv::<()>().unwrap();
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let (rx, tx) = Pipe(false).unwrap();
+    /// let mut p = Process::new(wait_for_go, rx);
+    /// p.start().unwrap();
+    /// assert!(p.is_alive());
+    /// tx.send(&()).unwrap();
+    /// p.join().unwrap();
+    /// assert!(!p.is_alive());
+    /// ```
     pub fn is_alive(&self) -> bool {
         self.child.as_ref().is_some_and(|c| c.try_reap().is_none())
     }
@@ -314,6 +473,21 @@ impl Process {
     ///
     /// [`ProcessError::NotStarted`] before `start` (Python: "can only join a started process");
     /// [`ProcessError::Closed`] after `close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn fail(_: ()) {
+    ///     panic!("boom");
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(fail, ());
+    /// p.start().unwrap();
+    /// assert_eq!(p.join().unwrap(), 1); // a panic exits with 1
+    /// ```
     pub fn join(&self) -> Result<i32, ProcessError> {
         let child = self.started()?;
         Ok(child.wait_until(None).unwrap_or(-libc::SIGKILL))
@@ -323,6 +497,21 @@ impl Process {
     /// `p.join(timeout)` followed by `not p.is_alive()`).
     ///
     /// Returns false if the process was never started or is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ());
+    /// assert!(!p.join_timeout(Duration::ZERO)); // not started
+    /// p.start().unwrap();
+    /// assert!(p.join_timeout(Duration::from_secs(30)));
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         let Ok(child) = self.started() else {
             return false;
@@ -335,6 +524,21 @@ impl Process {
     /// The exit code once the child has ended and been reaped (by `join`, `is_alive`, ...):
     /// 0 for a normal return, the exit status, 1 after a panic, `-N` after signal `N`.
     /// `None` while it runs, before `start` and after `close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ());
+    /// assert_eq!(p.exitcode(), None);
+    /// p.start().unwrap();
+    /// p.join().unwrap();
+    /// assert_eq!(p.exitcode(), Some(0));
+    /// ```
     pub fn exitcode(&self) -> Option<i32> {
         self.child.as_ref().and_then(|c| c.try_reap())
     }
@@ -344,6 +548,24 @@ impl Process {
     /// # Errors
     ///
     /// [`ProcessError::NotStarted`], [`ProcessError::Closed`], or [`ProcessError::Signal`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn idle(_: ()) {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(idle, ());
+    /// p.start().unwrap();
+    /// p.terminate().unwrap();
+    /// assert_eq!(p.join().unwrap(), -15); // SIGTERM
+    /// ```
     pub fn terminate(&self) -> Result<(), ProcessError> {
         self.started()?
             .signal(libc::SIGTERM)
@@ -355,6 +577,24 @@ impl Process {
     /// # Errors
     ///
     /// As [`terminate`](Process::terminate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Process;
+    ///
+    /// fn idle(_: ()) {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(idle, ());
+    /// p.start().unwrap();
+    /// p.kill().unwrap();
+    /// assert_eq!(p.join().unwrap(), -9); // SIGKILL
+    /// ```
     pub fn kill(&self) -> Result<(), ProcessError> {
         self.started()?
             .signal(libc::SIGKILL)
@@ -366,6 +606,21 @@ impl Process {
     /// # Errors
     ///
     /// [`ProcessError::StillRunning`] if the child has not ended (join or kill it first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Process, ProcessError};
+    ///
+    /// fn noop(_: ()) {}
+    ///
+    /// # spindle_process::init();
+    /// let mut p = Process::new(noop, ());
+    /// p.start().unwrap();
+    /// p.join().unwrap();
+    /// p.close().unwrap();
+    /// assert!(matches!(p.join(), Err(ProcessError::Closed)));
+    /// ```
     pub fn close(&mut self) -> Result<(), ProcessError> {
         if let Some(child) = &self.child {
             if child.try_reap().is_none() {

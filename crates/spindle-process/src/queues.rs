@@ -39,6 +39,16 @@ const CLOSE_MARKER: u32 = u32::MAX;
 const PIPE_SIZE: usize = 1 << 20;
 
 /// Why a put failed; the item comes back inside.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{queues::PutError, Queue};
+///
+/// let q = Queue::<u8>::new(1).unwrap();
+/// q.put(1).unwrap();
+/// assert_eq!(q.put_nowait(2), Err(PutError::Full(2)));
+/// ```
 #[derive(PartialEq, Eq, thiserror::Error)]
 pub enum PutError<T> {
     /// No free slot in time: Python's `queue.Full`.
@@ -57,6 +67,17 @@ pub enum PutError<T> {
 
 impl<T> PutError<T> {
     /// The item that was not put.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::Queue;
+    ///
+    /// let q = Queue::<String>::new(0).unwrap();
+    /// q.close();
+    /// let refused = q.put("kept".to_string()).unwrap_err();
+    /// assert_eq!(refused.into_inner(), "kept");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             PutError::Full(t)
@@ -79,6 +100,17 @@ impl<T> fmt::Debug for PutError<T> {
 }
 
 /// Why a get failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{queues::GetError, Queue};
+///
+/// let q = Queue::<u8>::new(0).unwrap();
+/// assert_eq!(q.get_nowait(), Err(GetError::Empty));
+/// q.close();
+/// assert_eq!(q.get(), Err(GetError::Closed));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetError {
     /// Nothing arrived in time: Python's `queue.Empty`.
@@ -97,6 +129,15 @@ pub enum GetError {
 
 /// `task_done` was called more times than items were put: Python's
 /// `ValueError("task_done() called too many times")`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{queues::TaskDoneError, JoinableQueue};
+///
+/// let q = JoinableQueue::<u8>::new(0).unwrap();
+/// assert_eq!(q.task_done(), Err(TaskDoneError));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("task_done() called too many times")]
 pub struct TaskDoneError;
@@ -410,6 +451,13 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// The operating system's error if the pipe or shared block cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(0).unwrap();
+    /// assert!(q.empty());
+    /// ```
     pub fn new(maxsize: usize) -> io::Result<Queue<T>> {
         Ok(Queue {
             core: Arc::new(Core::new(maxsize)?),
@@ -418,22 +466,58 @@ impl<T> Queue<T> {
     }
 
     /// Approximate number of items: Python's `q.qsize()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(0).unwrap();
+    /// q.put(1).unwrap();
+    /// assert_eq!(q.qsize(), 1);
+    /// ```
     pub fn qsize(&self) -> usize {
         self.core.qsize()
     }
 
     /// Whether the queue looks empty: Python's `q.empty()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(0).unwrap();
+    /// assert!(q.empty());
+    /// q.put(1).unwrap();
+    /// assert!(!q.empty());
+    /// ```
     pub fn empty(&self) -> bool {
         self.qsize() == 0
     }
 
     /// Whether the queue looks full: Python's `q.full()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(1).unwrap();
+    /// assert!(!q.full());
+    /// q.put(1).unwrap();
+    /// assert!(q.full());
+    /// ```
     pub fn full(&self) -> bool {
         self.core.maxsize > 0 && self.qsize() >= self.core.maxsize
     }
 
     /// Closes the queue for every process: puts fail with [`PutError::Closed`], gets return
     /// the remaining items, then [`GetError::Closed`]. Closing twice is fine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{queues::PutError, Queue};
+    ///
+    /// let q = Queue::<u8>::new(0).unwrap();
+    /// q.close();
+    /// assert_eq!(q.put(1), Err(PutError::Closed(1)));
+    /// ```
     pub fn close(&self) {
         self.core.close();
     }
@@ -445,6 +529,14 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// [`PutError::Closed`], [`PutError::Encode`], [`PutError::Io`], each with the item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(0).unwrap();
+    /// q.put(5).unwrap();
+    /// assert_eq!(q.get().unwrap(), 5);
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         put_typed(&self.core, item, None)
     }
@@ -455,6 +547,17 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// [`PutError::Full`] if no slot freed in time; otherwise as [`put`](Queue::put).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::{queues::PutError, Queue};
+    ///
+    /// let q = Queue::<u8>::new(1).unwrap();
+    /// q.put_timeout(1, Duration::from_secs(1)).unwrap();
+    /// assert_eq!(q.put_timeout(2, Duration::from_millis(1)), Err(PutError::Full(2)));
+    /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         let d = deadline_of(Some(timeout));
         put_typed(&self.core, item, d)
@@ -465,6 +568,14 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// As [`put_timeout`](Queue::put_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<u8>::new(1).unwrap();
+    /// q.put_nowait(1).unwrap();
+    /// assert!(q.put_nowait(2).is_err());
+    /// ```
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
         put_typed(&self.core, item, Some(Instant::now()))
     }
@@ -474,6 +585,15 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// [`GetError::Closed`] once closed and drained; [`GetError::Decode`]; [`GetError::Io`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::Queue::<String>::new(0).unwrap();
+    /// q.put("first".into()).unwrap();
+    /// q.put("second".into()).unwrap();
+    /// assert_eq!(q.get().unwrap(), "first");
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.core.get_bytes(None).and_then(|b| decode::<T>(&b))
     }
@@ -483,6 +603,18 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// [`GetError::Empty`] if nothing arrived in time; otherwise as [`get`](Queue::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::{queues::GetError, Queue};
+    ///
+    /// let q = Queue::<u8>::new(0).unwrap();
+    /// assert_eq!(q.get_timeout(Duration::from_millis(1)), Err(GetError::Empty));
+    /// q.put(3).unwrap();
+    /// assert_eq!(q.get_timeout(Duration::from_secs(5)), Ok(3));
+    /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         let d = deadline_of(Some(timeout));
         self.core.get_bytes(d).and_then(|b| decode::<T>(&b))
@@ -493,6 +625,15 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     ///
     /// As [`get_timeout`](Queue::get_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{queues::GetError, Queue};
+    ///
+    /// let q = Queue::<u8>::new(0).unwrap();
+    /// assert_eq!(q.get_nowait(), Err(GetError::Empty));
+    /// ```
     pub fn get_nowait(&self) -> Result<T, GetError> {
         self.core
             .get_bytes(Some(Instant::now()))
@@ -532,6 +673,13 @@ impl<T> JoinableQueue<T> {
     /// # Errors
     ///
     /// The operating system's error if the pipe or shared block cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(4).unwrap();
+    /// assert!(q.empty());
+    /// ```
     pub fn new(maxsize: usize) -> io::Result<JoinableQueue<T>> {
         Ok(JoinableQueue {
             core: Arc::new(Core::new(maxsize)?),
@@ -548,6 +696,16 @@ impl<T> JoinableQueue<T> {
     /// # Errors
     ///
     /// [`TaskDoneError`] if there are no unfinished tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(1).unwrap();
+    /// q.get().unwrap();
+    /// q.task_done().unwrap();
+    /// assert!(q.task_done().is_err()); // nothing left to mark
+    /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         let u = self.unfinished();
         let mut cur = u.load(Ordering::Acquire);
@@ -580,27 +738,70 @@ impl<T> JoinableQueue<T> {
     }
 
     /// Waits until every item put has been marked done: Python's `q.join()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(1).unwrap();
+    /// q.get().unwrap();
+    /// q.task_done().unwrap();
+    /// q.join(); // returns at once: no unfinished tasks
+    /// ```
     pub fn join(&self) {
         self.join_until(None);
     }
 
     /// Like [`join`](JoinableQueue::join) for at most `timeout`; returns whether the count
     /// reached zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(1).unwrap();
+    /// assert!(!q.join_timeout(Duration::from_millis(1)));
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         self.join_until(deadline_of(Some(timeout)))
     }
 
     /// Approximate number of items waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(1).unwrap();
+    /// assert_eq!(q.qsize(), 1);
+    /// ```
     pub fn qsize(&self) -> usize {
         self.core.qsize()
     }
 
     /// Whether the queue looks empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// assert!(q.empty());
+    /// ```
     pub fn empty(&self) -> bool {
         self.qsize() == 0
     }
 
     /// Closes the queue for every process (see [`Queue::close`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.close();
+    /// assert!(q.put(1).is_err());
+    /// ```
     pub fn close(&self) {
         self.core.close();
     }
@@ -621,6 +822,14 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::put`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(9).unwrap();
+    /// assert_eq!(q.get().unwrap(), 9);
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.put_counted(item, None)
     }
@@ -630,6 +839,16 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::put_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = spindle_process::JoinableQueue::<u8>::new(1).unwrap();
+    /// q.put_timeout(1, Duration::from_secs(1)).unwrap();
+    /// assert!(q.put_timeout(2, Duration::from_millis(1)).is_err());
+    /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         self.put_counted(item, deadline_of(Some(timeout)))
     }
@@ -639,6 +858,15 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::get`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// q.put(4).unwrap();
+    /// assert_eq!(q.get().unwrap(), 4);
+    /// q.task_done().unwrap();
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.core.get_bytes(None).and_then(|b| decode::<T>(&b))
     }
@@ -648,6 +876,15 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::get_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = spindle_process::JoinableQueue::<u8>::new(0).unwrap();
+    /// assert!(q.get_timeout(Duration::from_millis(1)).is_err());
+    /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         let d = deadline_of(Some(timeout));
         self.core.get_bytes(d).and_then(|b| decode::<T>(&b))
@@ -681,6 +918,13 @@ impl<T> SimpleQueue<T> {
     /// # Errors
     ///
     /// The operating system's error if the pipe or shared block cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::SimpleQueue::<u8>::new().unwrap();
+    /// assert!(q.empty());
+    /// ```
     pub fn new() -> io::Result<SimpleQueue<T>> {
         Ok(SimpleQueue {
             core: Arc::new(Core::new(0)?),
@@ -689,11 +933,26 @@ impl<T> SimpleQueue<T> {
     }
 
     /// Whether the queue looks empty: Python's `q.empty()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::SimpleQueue::<u8>::new().unwrap();
+    /// assert!(q.empty());
+    /// ```
     pub fn empty(&self) -> bool {
         self.core.qsize() == 0
     }
 
     /// Closes the queue for every process (see [`Queue::close`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::SimpleQueue::<u8>::new().unwrap();
+    /// q.close();
+    /// assert!(q.put(1).is_err());
+    /// ```
     pub fn close(&self) {
         self.core.close();
     }
@@ -705,6 +964,14 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Errors
     ///
     /// [`PutError::Closed`], [`PutError::Encode`], [`PutError::Io`], each with the item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::SimpleQueue::<u8>::new().unwrap();
+    /// q.put(2).unwrap();
+    /// assert_eq!(q.get().unwrap(), 2);
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         put_typed(&self.core, item, None)
     }
@@ -714,6 +981,14 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::get`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = spindle_process::SimpleQueue::<(u8, bool)>::new().unwrap();
+    /// q.put((1, true)).unwrap();
+    /// assert_eq!(q.get().unwrap(), (1, true));
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.core.get_bytes(None).and_then(|b| decode::<T>(&b))
     }
@@ -723,6 +998,16 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # Errors
     ///
     /// As [`Queue::get_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::queues::GetError;
+    ///
+    /// let q = spindle_process::SimpleQueue::<u8>::new().unwrap();
+    /// assert_eq!(q.get_timeout(Duration::from_millis(1)), Err(GetError::Empty));
+    /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         let d = deadline_of(Some(timeout));
         self.core.get_bytes(d).and_then(|b| decode::<T>(&b))

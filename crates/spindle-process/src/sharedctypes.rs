@@ -24,6 +24,19 @@ const DATA_OFFSET: usize = 64;
 /// Implementors are `Copy`, contain no pointers or references, have no padding, and every bit
 /// pattern (including all zeros) is a valid value, because another process may write any
 /// bytes, and a new block starts zeroed. Alignment must not exceed 64.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{Pod, Value};
+///
+/// fn zeroed<T: Pod + Default>() -> Value<T> {
+///     Value::new(T::default()).unwrap()
+/// }
+/// assert_eq!(zeroed::<u32>().get(), 0);
+/// let pair = Value::new([1u16, 2]).unwrap(); // arrays of Pod are Pod
+/// assert_eq!(pair.get(), [1, 2]);
+/// ```
 pub unsafe trait Pod: Copy + Send + Sync + 'static {}
 
 macro_rules! pod {
@@ -83,6 +96,13 @@ impl<T: Pod> Value<T> {
     /// # Errors
     ///
     /// The operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = spindle_process::Value::new(2.5f64).unwrap();
+    /// assert_eq!(v.get(), 2.5);
+    /// ```
     pub fn new(value: T) -> io::Result<Value<T>> {
         let block = SharedBlock::new(DATA_OFFSET + std::mem::size_of::<T>())?;
         let v = Value {
@@ -102,6 +122,13 @@ impl<T: Pod> Value<T> {
     }
 
     /// Reads the value: Python's `v.value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = spindle_process::Value::new(7u8).unwrap();
+    /// assert_eq!(v.get(), 7);
+    /// ```
     pub fn get(&self) -> T {
         // SAFETY:
         // - `ptr` is valid and aligned for T (see `ptr`); every bit pattern is a valid T (Pod).
@@ -110,6 +137,14 @@ impl<T: Pod> Value<T> {
     }
 
     /// Writes the value: Python's `v.value = x`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = spindle_process::Value::new(0i32).unwrap();
+    /// v.set(-3);
+    /// assert_eq!(v.get(), -3);
+    /// ```
     pub fn set(&self, value: T) {
         // SAFETY:
         // - `ptr` is valid and aligned for T; volatile because other processes read it.
@@ -117,11 +152,33 @@ impl<T: Pod> Value<T> {
     }
 
     /// The lock guarding the value: Python's `v.get_lock()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = spindle_process::Value::new(1u64).unwrap();
+    /// let g = v.get_lock().lock();
+    /// v.set(v.get() + 1); // read-modify-write under the lock
+    /// drop(g);
+    /// assert_eq!(v.get(), 2);
+    /// ```
     pub fn get_lock(&self) -> &Lock {
         &self.lock
     }
 
     /// Takes the lock and returns a guard that dereferences to the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = spindle_process::Value::new(10u32).unwrap();
+    /// {
+    ///     let mut g = v.lock();
+    ///     *g *= 2;
+    ///     assert!(v.get_lock().locked());
+    /// }
+    /// assert_eq!(v.get(), 20);
+    /// ```
     pub fn lock(&self) -> ValueGuard<'_, T> {
         ValueGuard {
             _guard: self.lock.lock(),
@@ -132,6 +189,15 @@ impl<T: Pod> Value<T> {
 }
 
 /// The value of a [`Value`], borrowed with its lock held.
+///
+/// # Examples
+///
+/// ```
+/// let v = spindle_process::Value::new(1i16).unwrap();
+/// let mut g = v.lock();
+/// *g -= 2;
+/// assert_eq!(*g, -1);
+/// ```
 pub struct ValueGuard<'a, T: Pod> {
     _guard: LockGuard<'a, Lock>,
     ptr: *mut T,
@@ -206,6 +272,13 @@ impl<T: Pod> Array<T> {
     ///
     /// `InvalidInput` if the byte size overflows; the operating system's error if the shared
     /// block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::<u32>::new(3).unwrap();
+    /// assert_eq!(a.to_vec(), [0, 0, 0]);
+    /// ```
     pub fn new(len: usize) -> io::Result<Array<T>> {
         let bytes = std::mem::size_of::<T>()
             .checked_mul(len)
@@ -225,6 +298,13 @@ impl<T: Pod> Array<T> {
     /// # Errors
     ///
     /// As [`Array::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::from_slice(&[4u8, 5]).unwrap();
+    /// assert_eq!(a.get(1), Some(5));
+    /// ```
     pub fn from_slice(items: &[T]) -> io::Result<Array<T>> {
         let a = Array::new(items.len())?;
         a.lock().copy_from_slice(items);
@@ -238,16 +318,36 @@ impl<T: Pod> Array<T> {
     }
 
     /// Number of elements: Python's `len(a)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(spindle_process::Array::<i64>::new(4).unwrap().len(), 4);
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the array has no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(spindle_process::Array::<i64>::new(0).unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Element `i`, or `None` out of range: Python's `a[i]` (which raises `IndexError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::from_slice(&[1i32, 2]).unwrap();
+    /// assert_eq!(a.get(0), Some(1));
+    /// assert_eq!(a.get(2), None);
+    /// ```
     pub fn get(&self, i: usize) -> Option<T> {
         // SAFETY:
         // - `i < len` keeps the read inside the block; volatile as for `Value::get`.
@@ -255,6 +355,15 @@ impl<T: Pod> Array<T> {
     }
 
     /// Writes element `i`; returns false (and writes nothing) if `i` is out of range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::<u16>::new(2).unwrap();
+    /// assert!(a.set(1, 9));
+    /// assert!(!a.set(2, 9)); // out of range
+    /// assert_eq!(a.to_vec(), [0, 9]);
+    /// ```
     pub fn set(&self, i: usize, value: T) -> bool {
         if i >= self.len {
             return false;
@@ -266,16 +375,40 @@ impl<T: Pod> Array<T> {
     }
 
     /// A copy of all elements, taken under the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::from_slice(&[1.5f32, 2.5]).unwrap();
+    /// assert_eq!(a.to_vec(), vec![1.5, 2.5]);
+    /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.lock().to_vec()
     }
 
     /// The lock guarding the array: Python's `a.get_lock()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::<u8>::new(1).unwrap();
+    /// let g = a.get_lock().lock();
+    /// assert!(a.get_lock().locked());
+    /// drop(g);
+    /// ```
     pub fn get_lock(&self) -> &Lock {
         &self.lock
     }
 
     /// Takes the lock and returns a guard that dereferences to the elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = spindle_process::Array::<u8>::new(3).unwrap();
+    /// a.lock().copy_from_slice(&[1, 2, 3]);
+    /// assert_eq!(a.to_vec(), [1, 2, 3]);
+    /// ```
     pub fn lock(&self) -> ArrayGuard<'_, T> {
         ArrayGuard {
             _guard: self.lock.lock(),
@@ -287,6 +420,15 @@ impl<T: Pod> Array<T> {
 }
 
 /// The elements of an [`Array`], borrowed with its lock held.
+///
+/// # Examples
+///
+/// ```
+/// let a = spindle_process::Array::from_slice(&[3u32, 1, 2]).unwrap();
+/// let mut g = a.lock();
+/// g.sort();
+/// assert_eq!(&*g, &[1, 2, 3]);
+/// ```
 pub struct ArrayGuard<'a, T: Pod> {
     _guard: LockGuard<'a, Lock>,
     ptr: *mut T,

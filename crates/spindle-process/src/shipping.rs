@@ -34,6 +34,15 @@ use std::sync::OnceLock;
 ///
 /// Two processes with equal build ids run the same bytes, so a function's offset means the
 /// same code in both. Rebuilding the program changes at least the modification time.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{BuildId, FnToken};
+///
+/// fn id(x: u8) -> u8 { x }
+/// assert_eq!(FnToken::of(id).unwrap().build_id(), BuildId::current());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BuildId {
     dev: u64,
@@ -89,6 +98,15 @@ impl fmt::Display for BuildId {
 }
 
 /// Why a function or its arguments could not be shipped or run.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_result, ShipError};
+///
+/// let r = decode_result::<u64>(&[]); // no bytes: not a u64
+/// assert!(matches!(r, Err(ShipError::Decode(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShipError {
     /// The token was made by a different executable than the one running it.
@@ -227,6 +245,16 @@ unsafe fn trampoline<A: DeserializeOwned, R: Serialize>(
 
 /// A shippable reference to a `fn(A) -> R`: build id plus two code offsets (the function and
 /// the monomorphic trampoline that decodes `A` and encodes `R` for it).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::FnToken;
+///
+/// fn triple(x: u32) -> u32 { x * 3 }
+/// let token = FnToken::of(triple).unwrap();
+/// assert_eq!(token, FnToken::of(triple).unwrap());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FnToken {
     build: BuildId,
@@ -261,6 +289,15 @@ impl FnToken {
     }
 
     /// The build id of the executable that made this token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::{BuildId, FnToken};
+    ///
+    /// fn neg(x: i8) -> i8 { -x }
+    /// assert_eq!(FnToken::of(neg).unwrap().build_id(), BuildId::current());
+    /// ```
     pub fn build_id(&self) -> BuildId {
         self.build
     }
@@ -277,6 +314,18 @@ impl FnToken {
 }
 
 /// A function and its encoded arguments: one self-contained job for a worker.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_result, Call};
+///
+/// fn len(s: String) -> usize { s.len() }
+/// let call = Call::new(len, &"four".to_string()).unwrap();
+/// // SAFETY: `call` was made by `Call::new` in this program.
+/// let reply = unsafe { call.invoke() }.unwrap();
+/// assert_eq!(decode_result::<usize>(&reply).unwrap(), 4);
+/// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     token: FnToken,
@@ -327,6 +376,15 @@ impl Call {
     }
 
     /// The function's token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::{Call, FnToken};
+    ///
+    /// fn not(b: bool) -> bool { !b }
+    /// assert_eq!(Call::new(not, &true).unwrap().token(), FnToken::of(not).unwrap());
+    /// ```
     pub fn token(&self) -> FnToken {
         self.token
     }
@@ -348,6 +406,18 @@ impl Call {
     /// pipe from the parent, not the network): the checks catch a different or rebuilt
     /// executable and addresses outside its code, but a forged token pointing at the wrong
     /// function inside the code cannot be detected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::{decode_result, Call};
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    /// let call = Call::new(square, &9).unwrap();
+    /// // SAFETY: `call` was made by `Call::new` in this program.
+    /// let reply = unsafe { call.invoke() }.unwrap();
+    /// assert_eq!(decode_result::<u64>(&reply).unwrap(), 81);
+    /// ```
     pub unsafe fn invoke(&self) -> Result<Vec<u8>, ShipError> {
         let (t, g) = self.token.resolve()?;
         // SAFETY:
@@ -363,11 +433,37 @@ impl Call {
 /// # Errors
 ///
 /// [`ShipError::Decode`] if `bytes` is not an `R`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_result, Call};
+///
+/// fn greet(name: String) -> String { format!("hi {name}") }
+/// let call = Call::new(greet, &"ann".to_string()).unwrap();
+/// // SAFETY: `call` was made by `Call::new` in this program.
+/// let reply = unsafe { call.invoke() }.unwrap();
+/// assert_eq!(decode_result::<String>(&reply).unwrap(), "hi ann");
+/// assert!(decode_result::<String>(&[]).is_err());
+/// ```
 pub fn decode_result<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, ShipError> {
     Ok(codec::decode(bytes)?)
 }
 
 /// A typed handle to a shippable function, for APIs that keep `A` and `R` in their types.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_result, RemoteFn};
+///
+/// fn half(x: u32) -> u32 { x / 2 }
+/// let f = RemoteFn::new(half);
+/// let call = f.call(&10).unwrap();
+/// // SAFETY: `call` was made by `RemoteFn::call` in this program.
+/// let reply = unsafe { call.invoke() }.unwrap();
+/// assert_eq!(decode_result::<u32>(&reply).unwrap(), 5);
+/// ```
 pub struct RemoteFn<A, R> {
     f: fn(A) -> R,
     _types: PhantomData<fn(A) -> R>,
@@ -390,6 +486,16 @@ impl<A, R> Copy for RemoteFn<A, R> {}
 
 impl<A: Serialize + DeserializeOwned, R: Serialize + DeserializeOwned> RemoteFn<A, R> {
     /// Wraps `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::RemoteFn;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    /// let f = RemoteFn::new(inc);
+    /// assert_eq!((f.get())(1), 2);
+    /// ```
     pub fn new(f: fn(A) -> R) -> Self {
         RemoteFn {
             f,
@@ -398,6 +504,16 @@ impl<A: Serialize + DeserializeOwned, R: Serialize + DeserializeOwned> RemoteFn<
     }
 
     /// The plain function (to call it locally).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::RemoteFn;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    /// let local: fn(i32) -> i32 = RemoteFn::new(inc).get();
+    /// assert_eq!(local(41), 42);
+    /// ```
     pub fn get(&self) -> fn(A) -> R {
         self.f
     }
@@ -407,6 +523,16 @@ impl<A: Serialize + DeserializeOwned, R: Serialize + DeserializeOwned> RemoteFn<
     /// # Errors
     ///
     /// As [`Call::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::{Call, RemoteFn};
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    /// let call = RemoteFn::new(inc).call(&1).unwrap();
+    /// assert_eq!(call, Call::new(inc, &1).unwrap());
+    /// ```
     pub fn call(&self, args: &A) -> Result<Call, ShipError> {
         Call::new(self.f, args)
     }

@@ -8,6 +8,19 @@ use std::io;
 /// Errors raised by the shared object itself (Python's `KeyError`, `IndexError`, ...) come back
 /// as their own variants; a manager that is gone is always [`ShutDown`](ManagerError::ShutDown),
 /// never a hang.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::ManagerError;
+///
+/// # spindle_process::init();
+/// let manager = spindle_process::Manager::start().unwrap();
+/// let d = manager.dict::<u8, u8>().unwrap();
+/// assert!(matches!(d.get_item(&1), Err(ManagerError::KeyError)));
+/// manager.shutdown().unwrap();
+/// assert!(matches!(d.len(), Err(ManagerError::ShutDown)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManagerError {

@@ -39,6 +39,9 @@
 //! its object alive until it is first read back, not for as long as it is stored (Python's
 //! server unpickles stored proxies and counts them). Bytes that are never deserialised keep
 //! their object until shutdown.
+//!
+//! This file passes 600 lines on purpose: it holds the one `Manager` type, and each of its
+//! twenty object constructors carries its own runnable example.
 
 mod dict;
 mod error;
@@ -157,6 +160,17 @@ impl Manager {
     /// bind its socket; [`ManagerError::Start`] if the process does not start (for example
     /// inside a daemon process); [`ManagerError::ShutDown`] if the server exits before it
     /// reports ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::managers::Manager;
+    ///
+    /// # spindle_process::init();
+    /// let manager = Manager::start().unwrap();
+    /// assert_eq!(manager.number_of_objects().unwrap(), 0);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn start() -> Result<Manager, ManagerError> {
         let dir = socket::private_dir("spindle-manager").map_err(ManagerError::Io)?;
         let started = Self::start_in(&dir);
@@ -243,12 +257,30 @@ impl Manager {
     }
 
     /// The path of the server's Unix socket: Python's `manager.address`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// assert!(manager.address().exists()); // the server's Unix socket
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn address(&self) -> &Path {
         self.endpoint.address()
     }
 
     /// The authentication key clients must present: Python's `manager._authkey`
     /// (`current_process().authkey` by default there; a fresh random key here).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// assert_eq!(manager.authkey().len(), 32);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn authkey(&self) -> &[u8] {
         self.endpoint.key()
     }
@@ -263,6 +295,18 @@ impl Manager {
     ///
     /// [`ManagerError::Io`] if the server's directory cannot be removed. A server that does
     /// not exit within ten seconds of the request is killed; that is not an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::ManagerError;
+    ///
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// manager.shutdown().unwrap();
+    /// manager.shutdown().unwrap(); // a second call does nothing
+    /// assert!(matches!(manager.dict::<u8, u8>(), Err(ManagerError::ShutDown)));
+    /// ```
     pub fn shutdown(&self) -> Result<(), ManagerError> {
         let Some(Server {
             process,
@@ -295,6 +339,18 @@ impl Manager {
     /// # Errors
     ///
     /// [`ManagerError::ShutDown`] once the manager is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// assert_eq!(manager.number_of_objects().unwrap(), 1);
+    /// drop(ns);
+    /// assert_eq!(manager.number_of_objects().unwrap(), 0);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn number_of_objects(&self) -> Result<usize, ManagerError> {
         match self.endpoint.quick(&Request::Count)? {
             Reply::Usize(n) => Ok(n),
@@ -312,6 +368,17 @@ impl Manager {
     ///
     /// [`ManagerError::ShutDown`] once the manager is gone (the same holds for every
     /// constructor below).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let d = manager.dict::<String, u32>().unwrap();
+    /// d.insert(&"a".into(), &1).unwrap();
+    /// assert_eq!(d.len().unwrap(), 1);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn dict<K, V>(&self) -> Result<DictProxy<K, V>, ManagerError> {
         Ok(DictProxy {
             handle: self.create(Kind::Dict)?,
@@ -320,6 +387,16 @@ impl Manager {
     }
 
     /// A new, empty managed list: Python's `manager.list()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let l = manager.list::<u8>().unwrap();
+    /// assert!(l.is_empty().unwrap());
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn list<T>(&self) -> Result<ListProxy<T>, ManagerError> {
         Ok(ListProxy {
             handle: self.create(Kind::List(Vec::new()))?,
@@ -332,6 +409,16 @@ impl Manager {
     /// # Errors
     ///
     /// [`ManagerError::Encode`] if an item does not encode, besides `ShutDown`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let l = manager.list_from(&[1u8, 2]).unwrap();
+    /// assert_eq!(l.to_vec().unwrap(), [1, 2]);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn list_from<T: Serialize>(&self, items: &[T]) -> Result<ListProxy<T>, ManagerError> {
         let items = items
             .iter()
@@ -344,6 +431,16 @@ impl Manager {
     }
 
     /// A new managed namespace with no attributes: Python's `manager.Namespace()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// assert!(ns.names().unwrap().is_empty());
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn namespace(&self) -> Result<NamespaceProxy, ManagerError> {
         Ok(NamespaceProxy {
             handle: self.create(Kind::Namespace)?,
@@ -352,6 +449,16 @@ impl Manager {
     }
 
     /// A new managed lock, unlocked: Python's `manager.Lock()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let lock = manager.lock().unwrap();
+    /// assert!(!lock.locked().unwrap());
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn lock(&self) -> Result<LockProxy, ManagerError> {
         Ok(LockProxy {
             handle: self.create(Kind::Lock)?,
@@ -360,6 +467,16 @@ impl Manager {
     }
 
     /// A new managed re-entrant lock: Python's `manager.RLock()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let rlock = manager.rlock().unwrap();
+    /// drop(rlock.lock().unwrap());
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn rlock(&self) -> Result<RLockProxy, ManagerError> {
         Ok(RLockProxy {
             handle: self.create(Kind::RLock)?,
@@ -368,6 +485,17 @@ impl Manager {
     }
 
     /// A new managed semaphore with counter `value`: Python's `manager.Semaphore(value)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let sem = manager.semaphore(0).unwrap();
+    /// sem.release().unwrap(); // unbounded: may rise above 0
+    /// assert_eq!(sem.value().unwrap(), 1);
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn semaphore(&self, value: usize) -> Result<SemaphoreProxy, ManagerError> {
         Ok(SemaphoreProxy {
             handle: self.create(Kind::Semaphore(value, None))?,
@@ -377,6 +505,16 @@ impl Manager {
 
     /// A new managed semaphore that refuses to rise above `value`: Python's
     /// `manager.BoundedSemaphore(value)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let sem = manager.bounded_semaphore(1).unwrap();
+    /// assert!(sem.release().is_err()); // ManagerError::OverRelease
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn bounded_semaphore(&self, value: usize) -> Result<SemaphoreProxy, ManagerError> {
         Ok(SemaphoreProxy {
             handle: self.create(Kind::Semaphore(value, Some(value)))?,
@@ -385,6 +523,15 @@ impl Manager {
     }
 
     /// A new managed event, clear: Python's `manager.Event()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// assert!(!manager.event().unwrap().is_set().unwrap());
+    /// manager.shutdown().unwrap();
+    /// ```
     pub fn event(&self) -> Result<EventProxy, ManagerError> {
         Ok(EventProxy {
             handle: self.create(Kind::Event)?,
@@ -393,6 +540,16 @@ impl Manager {
     }
 
     /// A new managed condition over a fresh re-entrant lock: Python's `manager.Condition()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// cond.notify(1).unwrap();
+    /// ```
     pub fn condition(&self) -> Result<ConditionProxy, ManagerError> {
         Ok(ConditionProxy {
             handle: self.create(Kind::Condition(None))?,
@@ -401,6 +558,17 @@ impl Manager {
     }
 
     /// A new managed condition over `lock`: Python's `manager.Condition(lock)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let lock = manager.lock().unwrap();
+    /// let cond = manager.condition_with_lock(&lock).unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// assert!(lock.locked().unwrap()); // the condition took `lock`
+    /// ```
     pub fn condition_with_lock(&self, lock: &LockProxy) -> Result<ConditionProxy, ManagerError> {
         Ok(ConditionProxy {
             handle: self.create(Kind::Condition(Some(lock.handle.id())))?,
@@ -409,6 +577,18 @@ impl Manager {
     }
 
     /// A new managed condition over `lock`: Python's `manager.Condition(rlock)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let rlock = manager.rlock().unwrap();
+    /// let cond = manager.condition_with_rlock(&rlock).unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// rlock.acquire().unwrap(); // same thread: re-entrant
+    /// rlock.release().unwrap();
+    /// ```
     pub fn condition_with_rlock(&self, lock: &RLockProxy) -> Result<ConditionProxy, ManagerError> {
         Ok(ConditionProxy {
             handle: self.create(Kind::Condition(Some(lock.handle.id())))?,
@@ -417,6 +597,16 @@ impl Manager {
     }
 
     /// A new managed FIFO queue (`maxsize` 0: unbounded): Python's `manager.Queue(maxsize)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let q = manager.queue::<u8>(1).unwrap();
+    /// q.put(&1).unwrap();
+    /// assert!(q.full().unwrap());
+    /// ```
     pub fn queue<T>(&self, maxsize: usize) -> Result<QueueProxy<T>, ManagerError> {
         Ok(QueueProxy {
             handle: self.create(Kind::Queue(maxsize))?,
@@ -429,6 +619,15 @@ impl Manager {
     /// # Errors
     ///
     /// [`ManagerError::Encode`] if the value does not encode, besides `ShutDown`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let v = manager.value(&String::from("x")).unwrap();
+    /// assert_eq!(v.get().unwrap(), "x");
+    /// ```
     pub fn value<T: Serialize + DeserializeOwned>(
         &self,
         value: &T,
@@ -445,6 +644,15 @@ impl Manager {
     /// # Errors
     ///
     /// [`ManagerError::Encode`] if an item does not encode, besides `ShutDown`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let a = manager.array(&[1i64, 2]).unwrap();
+    /// assert_eq!(a.get(-1).unwrap(), 2);
+    /// ```
     pub fn array<T: Serialize + DeserializeOwned>(
         &self,
         items: &[T],

@@ -48,22 +48,65 @@ proxy_impls!(NamespaceProxy);
 
 impl NamespaceProxy {
     /// The attribute `name` decoded as `T`: Python's `ns.name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// ns.set("n", &3u32).unwrap();
+    /// assert_eq!(ns.get::<u32>("n").unwrap(), 3);
+    /// assert!(ns.get::<u32>("missing").is_err()); // ManagerError::AttributeError
+    /// ```
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T, ManagerError> {
         self.handle.value(Op::GetAttr(name.to_string()))
     }
 
     /// Sets the attribute `name`: Python's `ns.name = value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// ns.set("greeting", "hi").unwrap();
+    /// assert_eq!(ns.get::<String>("greeting").unwrap(), "hi");
+    /// ```
     pub fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), ManagerError> {
         self.handle
             .unit(Op::SetAttr(name.to_string(), encode(value)?))
     }
 
     /// Removes the attribute `name`: Python's `del ns.name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// ns.set("x", &1u8).unwrap();
+    /// ns.del("x").unwrap();
+    /// assert!(ns.names().unwrap().is_empty());
+    /// ```
     pub fn del(&self, name: &str) -> Result<(), ManagerError> {
         self.handle.unit(Op::DelAttr(name.to_string()))
     }
 
     /// The attribute names, sorted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ns = manager.namespace().unwrap();
+    /// ns.set("b", &1u8).unwrap();
+    /// ns.set("a", &2u8).unwrap();
+    /// assert_eq!(ns.names().unwrap(), ["a", "b"]);
+    /// ```
     pub fn names(&self) -> Result<Vec<String>, ManagerError> {
         self.handle.names(Op::Attrs)
     }

@@ -17,6 +17,18 @@ use std::time::{Duration, Instant};
 ///
 /// Dropping it releases the object; a release that fails (the manager shut down meanwhile) is
 /// ignored, as there is nothing left to release.
+///
+/// # Examples
+///
+/// ```
+/// # spindle_process::init();
+/// let manager = spindle_process::Manager::start().unwrap();
+/// let lock = manager.lock().unwrap();
+/// let guard = lock.lock().unwrap();
+/// assert!(lock.locked().unwrap());
+/// drop(guard);
+/// assert!(!lock.locked().unwrap());
+/// ```
 #[must_use = "dropping the guard releases at once"]
 pub struct ProxyGuard<'a> {
     handle: &'a Handle,
@@ -53,28 +65,90 @@ macro_rules! acquirer {
             ///
             /// A manager that shuts down meanwhile ends the wait with
             /// [`ManagerError::ShutDown`].
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// // Shown on a managed lock; every lock-like proxy behaves the same.
+            /// # spindle_process::init();
+            /// let manager = spindle_process::Manager::start().unwrap();
+            /// let lock = manager.lock().unwrap();
+            /// lock.acquire().unwrap();
+            /// assert!(!lock.try_acquire().unwrap());
+            /// lock.release().unwrap();
+            /// ```
             pub fn acquire(&self) -> Result<(), ManagerError> {
                 acquire(&self.handle, None).map(drop)
             }
 
             /// Acquires without waiting; returns whether it succeeded: Python's
             /// `acquire(blocking=False)`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// // Shown on a managed semaphore; every lock-like proxy behaves the same.
+            /// # spindle_process::init();
+            /// let manager = spindle_process::Manager::start().unwrap();
+            /// let sem = manager.semaphore(1).unwrap();
+            /// assert!(sem.try_acquire().unwrap());
+            /// assert!(!sem.try_acquire().unwrap());
+            /// ```
             pub fn try_acquire(&self) -> Result<bool, ManagerError> {
                 acquire(&self.handle, Some(Duration::ZERO))
             }
 
             /// Waits up to `timeout` to acquire; returns whether it succeeded: Python's
             /// `acquire(timeout=t)`. A timeout too large for the clock waits without limit.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use std::time::Duration;
+            ///
+            /// // Shown on a managed lock; every lock-like proxy behaves the same.
+            /// # spindle_process::init();
+            /// let manager = spindle_process::Manager::start().unwrap();
+            /// let lock = manager.lock().unwrap();
+            /// assert!(lock.acquire_timeout(Duration::from_secs(5)).unwrap());
+            /// assert!(!lock.acquire_timeout(Duration::from_millis(1)).unwrap());
+            /// ```
             pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
                 acquire(&self.handle, Some(timeout))
             }
 
             #[doc = concat!("Acquires the ", $what, " and returns a guard that releases it: Python's `with`.")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// // Shown on a managed lock; every lock-like proxy behaves the same.
+            /// # spindle_process::init();
+            /// let manager = spindle_process::Manager::start().unwrap();
+            /// let lock = manager.lock().unwrap();
+            /// {
+            ///     let _held = lock.lock().unwrap();
+            ///     assert!(lock.locked().unwrap());
+            /// }
+            /// assert!(!lock.locked().unwrap());
+            /// ```
             pub fn lock(&self) -> Result<ProxyGuard<'_>, ManagerError> {
                 guard(&self.handle)
             }
 
             #[doc = concat!("Releases the ", $what, ": Python's `release()`.")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// // Shown on a managed lock; every lock-like proxy behaves the same.
+            /// # spindle_process::init();
+            /// let manager = spindle_process::Manager::start().unwrap();
+            /// let lock = manager.lock().unwrap();
+            /// lock.acquire().unwrap();
+            /// lock.release().unwrap();
+            /// assert!(lock.release().is_err()); // ManagerError::NotHeld
+            /// ```
             pub fn release(&self) -> Result<(), ManagerError> {
                 self.handle.unit(Op::Release)
             }
@@ -118,6 +192,17 @@ acquirer!(LockProxy, "lock");
 
 impl LockProxy {
     /// Whether someone holds the lock: Python's `lock.locked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let lock = manager.lock().unwrap();
+    /// assert!(!lock.locked().unwrap());
+    /// lock.acquire().unwrap();
+    /// assert!(lock.locked().unwrap());
+    /// ```
     pub fn locked(&self) -> Result<bool, ManagerError> {
         self.handle.bool(Op::Locked)
     }
@@ -186,6 +271,16 @@ acquirer!(SemaphoreProxy, "semaphore");
 
 impl SemaphoreProxy {
     /// The current counter: Python's `sem.get_value()` / `sem._value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let sem = manager.semaphore(3).unwrap();
+    /// sem.acquire().unwrap();
+    /// assert_eq!(sem.value().unwrap(), 2);
+    /// ```
     pub fn value(&self) -> Result<usize, ManagerError> {
         self.handle.usize(Op::SemValue)
     }
@@ -220,27 +315,80 @@ proxy_impls!(EventProxy);
 
 impl EventProxy {
     /// Sets the flag and wakes every waiter: Python's `event.set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ev = manager.event().unwrap();
+    /// ev.set().unwrap();
+    /// assert!(ev.is_set().unwrap());
+    /// ```
     pub fn set(&self) -> Result<(), ManagerError> {
         self.handle.unit(Op::Set)
     }
 
     /// Clears the flag: Python's `event.clear()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ev = manager.event().unwrap();
+    /// ev.set().unwrap();
+    /// ev.clear().unwrap();
+    /// assert!(!ev.is_set().unwrap());
+    /// ```
     pub fn clear(&self) -> Result<(), ManagerError> {
         self.handle.unit(Op::ClearFlag)
     }
 
     /// Whether the flag is set: Python's `event.is_set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// assert!(!manager.event().unwrap().is_set().unwrap());
+    /// ```
     pub fn is_set(&self) -> Result<bool, ManagerError> {
         self.handle.bool(Op::IsSet)
     }
 
     /// Blocks until the flag is set: Python's `event.wait()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ev = manager.event().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| ev.set().unwrap());
+    ///     ev.wait().unwrap();
+    /// });
+    /// assert!(ev.is_set().unwrap());
+    /// ```
     pub fn wait(&self) -> Result<(), ManagerError> {
         self.handle.bool(Op::Wait(None)).map(drop)
     }
 
     /// Waits up to `timeout` for the flag; returns whether it is set: Python's
     /// `event.wait(timeout)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let ev = manager.event().unwrap();
+    /// assert!(!ev.wait_timeout(Duration::from_millis(1)).unwrap());
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
         self.handle.bool(Op::Wait(Some(timeout)))
     }
@@ -288,12 +436,44 @@ acquirer!(ConditionProxy, "condition's lock");
 impl ConditionProxy {
     /// Releases the lock, blocks until notified, then takes the lock back: Python's
     /// `cond.wait()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// let flag = manager.value(&false).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let _held = cond.lock().unwrap();
+    ///         flag.set(&true).unwrap();
+    ///         cond.notify_all().unwrap();
+    ///     });
+    ///     let _held = cond.lock().unwrap();
+    ///     while !flag.get().unwrap() {
+    ///         cond.wait().unwrap();
+    ///     }
+    /// });
+    /// ```
     pub fn wait(&self) -> Result<(), ManagerError> {
         self.handle.bool(Op::Wait(None)).map(drop)
     }
 
     /// [`wait`](ConditionProxy::wait) for at most `timeout`; returns whether it was notified
     /// (false on timeout). The lock is held again either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// assert!(!cond.wait_timeout(Duration::from_millis(1)).unwrap());
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
         self.handle.bool(Op::Wait(Some(timeout)))
     }
@@ -301,6 +481,19 @@ impl ConditionProxy {
     /// Waits until `predicate()` is true or `timeout` (`None`: no limit) has passed; returns
     /// the predicate's last value: Python's `cond.wait_for(predicate, timeout)`. The predicate
     /// runs in the calling process, with the lock held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// assert!(cond.wait_for(|| true, None).unwrap());
+    /// assert!(!cond.wait_for(|| false, Some(Duration::from_millis(1))).unwrap());
+    /// ```
     pub fn wait_for(
         &self,
         mut predicate: impl FnMut() -> bool,
@@ -325,11 +518,32 @@ impl ConditionProxy {
     }
 
     /// Wakes up to `n` waiters: Python's `cond.notify(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// assert!(cond.notify(1).is_err()); // ManagerError::NotHeld: lock not held
+    /// let _held = cond.lock().unwrap();
+    /// cond.notify(1).unwrap();
+    /// ```
     pub fn notify(&self, n: usize) -> Result<(), ManagerError> {
         self.handle.unit(Op::Notify(n))
     }
 
     /// Wakes every waiter: Python's `cond.notify_all()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// let cond = manager.condition().unwrap();
+    /// let _held = cond.lock().unwrap();
+    /// cond.notify_all().unwrap(); // no waiters: nothing happens
+    /// ```
     pub fn notify_all(&self) -> Result<(), ManagerError> {
         self.handle.unit(Op::NotifyAll)
     }

@@ -22,9 +22,28 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Longest segment name accepted, without the leading `/` (Linux's `NAME_MAX` less one).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shared_memory::{SharedMemory, ShmError, MAX_NAME_LEN};
+///
+/// let long = "x".repeat(MAX_NAME_LEN + 1);
+/// let r = SharedMemory::create(Some(&long), 1);
+/// assert!(matches!(r, Err(ShmError::InvalidName { .. })));
+/// ```
 pub const MAX_NAME_LEN: usize = 250;
 
 /// Why a shared-memory operation failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shared_memory::{SharedMemory, ShmError};
+///
+/// assert!(matches!(SharedMemory::create(None, 0), Err(ShmError::InvalidSize)));
+/// assert!(matches!(SharedMemory::attach("a/b"), Err(ShmError::InvalidName { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShmError {
@@ -152,6 +171,18 @@ impl SharedMemory {
     ///
     /// [`ShmError::InvalidSize`] if `size` is 0; [`ShmError::InvalidName`] for a bad name;
     /// [`ShmError::FileExists`] if the name is taken; [`ShmError::Os`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{SharedMemory, ShmError};
+    ///
+    /// let shm = SharedMemory::create(None, 8).unwrap();
+    /// assert_eq!(shm.buf(), [0; 8]);
+    /// let taken = SharedMemory::create(Some(shm.name()), 8);
+    /// assert!(matches!(taken, Err(ShmError::FileExists { .. })));
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn create(name: Option<&str>, size: usize) -> Result<SharedMemory, ShmError> {
         if size == 0 {
             return Err(ShmError::InvalidSize);
@@ -195,6 +226,17 @@ impl SharedMemory {
     ///
     /// [`ShmError::FileNotFound`] if no such segment exists; [`ShmError::InvalidName`];
     /// [`ShmError::Os`] otherwise (including a zero-sized segment, which cannot be mapped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{SharedMemory, ShmError};
+    ///
+    /// let shm = SharedMemory::create(None, 4).unwrap();
+    /// assert_eq!(SharedMemory::attach(shm.name()).unwrap().size(), 4);
+    /// shm.unlink().unwrap();
+    /// assert!(matches!(SharedMemory::attach(shm.name()), Err(ShmError::FileNotFound { .. })));
+    /// ```
     pub fn attach(name: &str) -> Result<SharedMemory, ShmError> {
         let bare = validate(name)?;
         let (fd, size) =
@@ -209,16 +251,41 @@ impl SharedMemory {
     }
 
     /// The segment's name, without a leading `/` (what `attach` takes): Python's `shm.name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shm = spindle_process::shared_memory::SharedMemory::create(None, 1).unwrap();
+    /// assert!(!shm.name().is_empty() && !shm.name().starts_with('/'));
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Size in bytes: Python's `shm.size`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shm = spindle_process::shared_memory::SharedMemory::create(None, 100).unwrap();
+    /// assert_eq!(shm.size(), 100);
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn size(&self) -> usize {
         self.size
     }
 
     /// The bytes: Python's `shm.buf` (read side). See the type's data-race note.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut shm = spindle_process::shared_memory::SharedMemory::create(None, 2).unwrap();
+    /// shm.as_slice_mut()[1] = 7;
+    /// assert_eq!(shm.buf(), [0, 7]);
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn buf(&self) -> &[u8] {
         // SAFETY:
         // - the mapping covers `size` readable bytes and lives as long as `self`;
@@ -227,6 +294,15 @@ impl SharedMemory {
     }
 
     /// The bytes, writable: Python's `shm.buf` (write side).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut shm = spindle_process::shared_memory::SharedMemory::create(None, 3).unwrap();
+    /// shm.as_slice_mut().copy_from_slice(b"abc");
+    /// assert_eq!(shm.buf(), b"abc");
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn as_slice_mut(&mut self) -> &mut [u8] {
         // SAFETY:
         // - the mapping covers `size` writable bytes and lives as long as `self`;
@@ -235,11 +311,37 @@ impl SharedMemory {
     }
 
     /// Start of the mapping, for atomics or `ptr::copy` into shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use spindle_process::shared_memory::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(None, 4).unwrap();
+    /// // SAFETY: the mapping is 4 bytes, page-aligned, and lives as long as `shm`.
+    /// let word = unsafe { AtomicU32::from_ptr(shm.as_ptr().cast::<u32>()) };
+    /// word.fetch_add(5, Ordering::SeqCst);
+    /// assert_eq!(u32::from_ne_bytes(shm.buf().try_into().unwrap()), 5);
+    /// shm.unlink().unwrap();
+    /// ```
     pub fn as_ptr(&self) -> *mut u8 {
         self.map.as_ptr()
     }
 
     /// Unmaps this handle: Python's `shm.close()` (dropping does the same). The segment stays.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(None, 4).unwrap();
+    /// let name = shm.name().to_owned();
+    /// shm.unlink().unwrap(); // the name goes; the mapping stays until close
+    /// shm.close();
+    /// assert!(SharedMemory::attach(&name).is_err());
+    /// ```
     pub fn close(self) {}
 
     /// Removes the segment's name so no new process can attach; existing mappings stay valid:
@@ -248,6 +350,14 @@ impl SharedMemory {
     /// # Errors
     ///
     /// [`ShmError::FileNotFound`] if this handle already unlinked it, or someone else did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shm = spindle_process::shared_memory::SharedMemory::create(None, 4).unwrap();
+    /// shm.unlink().unwrap();
+    /// assert!(shm.unlink().is_err()); // already unlinked
+    /// ```
     pub fn unlink(&self) -> Result<(), ShmError> {
         if self.unlinked.swap(true, Ordering::AcqRel) {
             return Err(ShmError::FileNotFound {

@@ -28,6 +28,16 @@ const KIND_STR: u64 = 4;
 const KIND_BYTES: u64 = 5;
 
 /// One item of a [`ShareableList`]: the types Python's `ShareableList` stores.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shared_memory::Item;
+///
+/// assert_eq!(Item::from(3i64), Item::Int(3));
+/// assert_eq!(Item::from("s"), Item::Str("s".into()));
+/// assert_eq!(Item::from(vec![1u8]), Item::Bytes(vec![1]));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// Python's `None`.
@@ -98,6 +108,16 @@ impl From<Vec<u8>> for Item {
 }
 
 /// Why a list operation failed.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shared_memory::{Item, ListError, ShareableList};
+///
+/// let list = ShareableList::new(&[Item::Int(1)], None).unwrap();
+/// assert_eq!(list.get(1), Err(ListError::IndexOutOfRange { index: 1, len: 1 }));
+/// list.shm().unlink().unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListError {
     /// The index is past the end: Python's `IndexError`.
@@ -177,6 +197,16 @@ impl ShareableList {
     ///
     /// As [`SharedMemory::create`] (an empty list still takes a header, so never
     /// `InvalidSize`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Bool(true), Item::None], None).unwrap();
+    /// assert_eq!(list.to_vec().unwrap(), [Item::Bool(true), Item::None]);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn new(items: &[Item], name: Option<&str>) -> Result<ShareableList, ShmError> {
         let caps: Vec<usize> = items.iter().map(|i| round8(i.payload_len())).collect();
         let data_start = HEADER + SLOT * items.len();
@@ -226,6 +256,17 @@ impl ShareableList {
     ///
     /// As [`SharedMemory::attach`]; `ShmError::Os` with `InvalidData` if the segment is not a
     /// shareable list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(5)], None).unwrap();
+    /// let same = ShareableList::attach(list.shm().name()).unwrap();
+    /// assert_eq!(same.get(0).unwrap(), Item::Int(5));
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn attach(name: &str) -> Result<ShareableList, ShmError> {
         let shm = SharedMemory::attach(name)?;
         let invalid = || {
@@ -250,16 +291,46 @@ impl ShareableList {
     }
 
     /// The segment behind the list: Python's `sl.shm` (use it to `unlink`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(1)], None).unwrap();
+    /// assert!(list.shm().size() > 0);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn shm(&self) -> &SharedMemory {
         &self.shm
     }
 
     /// Number of items: Python's `len(sl)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(1), Item::Int(2)], None).unwrap();
+    /// assert_eq!(list.len(), 2);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the list has no items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::ShareableList;
+    ///
+    /// let list = ShareableList::new(&[], None).unwrap();
+    /// assert!(list.is_empty());
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -289,6 +360,17 @@ impl ShareableList {
     /// # Errors
     ///
     /// [`ListError::IndexOutOfRange`]; [`ListError::Corrupt`] for a damaged segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::from("abc")], None).unwrap();
+    /// assert_eq!(list.get(0).unwrap(), Item::from("abc"));
+    /// assert!(list.get(1).is_err());
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn get(&self, index: usize) -> Result<Item, ListError> {
         let (kind, cap, off) = self.slot(index)?;
         let buf = self.shm.buf();
@@ -320,6 +402,18 @@ impl ShareableList {
     ///
     /// [`ListError::IndexOutOfRange`]; [`ListError::TooLarge`] for text or bytes longer than
     /// the slot (or any text in a slot created for a number); [`ListError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ListError, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(0)], None).unwrap();
+    /// list.set(0, Item::Float(1.5)).unwrap();
+    /// assert_eq!(list.get(0).unwrap(), Item::Float(1.5));
+    /// assert!(matches!(list.set(0, "text".into()), Err(ListError::TooLarge { .. })));
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn set(&self, index: usize, item: Item) -> Result<(), ListError> {
         let (_, cap, off) = self.slot(index)?;
         let ptr = self.shm.as_ptr();
@@ -362,6 +456,17 @@ impl ShareableList {
     /// # Errors
     ///
     /// [`ListError::Corrupt`] for a damaged segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let items = [Item::Int(1), Item::from(b"xy".to_vec())];
+    /// let list = ShareableList::new(&items, None).unwrap();
+    /// assert_eq!(list.to_vec().unwrap(), items);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn to_vec(&self) -> Result<Vec<Item>, ListError> {
         (0..self.len).map(|i| self.get(i)).collect()
     }
@@ -371,6 +476,16 @@ impl ShareableList {
     /// # Errors
     ///
     /// [`ListError::Corrupt`] for a damaged segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(1), Item::Int(2), Item::Int(1)], None).unwrap();
+    /// assert_eq!(list.count(&Item::Int(1)).unwrap(), 2);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn count(&self, value: &Item) -> Result<usize, ListError> {
         Ok(self.to_vec()?.iter().filter(|i| *i == value).count())
     }
@@ -381,6 +496,17 @@ impl ShareableList {
     /// # Errors
     ///
     /// [`ListError::Corrupt`] for a damaged segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shared_memory::{Item, ShareableList};
+    ///
+    /// let list = ShareableList::new(&[Item::Int(1), Item::Int(2)], None).unwrap();
+    /// assert_eq!(list.index(&Item::Int(2)).unwrap(), Some(1));
+    /// assert_eq!(list.index(&Item::Int(3)).unwrap(), None);
+    /// list.shm().unlink().unwrap();
+    /// ```
     pub fn index(&self, value: &Item) -> Result<Option<usize>, ListError> {
         Ok(self.to_vec()?.iter().position(|i| i == value))
     }

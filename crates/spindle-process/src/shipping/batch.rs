@@ -11,6 +11,23 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Why one item of a batch produced no result (the other items are not affected).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_batch, encode_batch_into, invoke_batch, ItemError};
+///
+/// fn check(x: u8) -> u8 {
+///     assert!(x > 0, "zero");
+///     x
+/// }
+/// let (mut call, mut reply) = (Vec::new(), Vec::new());
+/// encode_batch_into(check, &[0], &mut call).unwrap();
+/// // SAFETY: `call` was made by `encode_batch_into` in this program.
+/// unsafe { invoke_batch(&call, &mut reply) }.unwrap();
+/// let results = decode_batch::<u8>(&reply).unwrap();
+/// assert_eq!(results, [Err(ItemError::Panicked("zero".into()))]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ItemError {
     /// The function panicked on this item, with this message.
@@ -77,6 +94,17 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A shippable reference to a `fn(A) -> R` run over a batch of arguments: one token for many
 /// calls (a chunk of a pool's `map`), so the function is resolved once and the arguments and
 /// results travel as one `Vec` each.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::BatchToken;
+///
+/// fn id(x: u8) -> u8 {
+///     x
+/// }
+/// assert_eq!(BatchToken::of(id).unwrap(), BatchToken::of(id).unwrap());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchToken {
     build: BuildId,
@@ -90,6 +118,18 @@ impl BatchToken {
     /// # Errors
     ///
     /// [`ShipError::UnknownFunction`] if `f` does not live in the main executable's code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::shipping::BatchToken;
+    ///
+    /// fn double(x: u64) -> u64 {
+    ///     x * 2
+    /// }
+    /// let token = BatchToken::of(double).unwrap();
+    /// assert_eq!(token, BatchToken::of(double).unwrap());
+    /// ```
     pub fn of<A: DeserializeOwned, R: Serialize>(f: fn(A) -> R) -> Result<BatchToken, ShipError> {
         let (trampoline, target) = code_offsets(
             batch_trampoline::<A, R> as BatchTrampoline as usize,
@@ -168,6 +208,21 @@ where
 ///
 /// As [`Call::invoke`](super::Call::invoke): the bytes must come from [`encode_batch_into`] in a process of this
 /// program.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_batch, encode_batch_into, invoke_batch};
+///
+/// fn double(x: u64) -> u64 {
+///     x * 2
+/// }
+/// let (mut call, mut reply) = (Vec::new(), Vec::new());
+/// encode_batch_into(double, &[1, 2], &mut call).unwrap();
+/// // SAFETY: `call` was made by `encode_batch_into` in this program.
+/// unsafe { invoke_batch(&call, &mut reply) }.unwrap();
+/// assert_eq!(decode_batch::<u64>(&reply).unwrap(), [Ok(2), Ok(4)]);
+/// ```
 pub unsafe fn invoke_batch(batch: &[u8], out: &mut Vec<u8>) -> Result<(), ShipError> {
     let (token, used) = codec::decode_prefix::<BatchToken>(batch)?;
     let (t, g) = token.resolve()?;
@@ -183,6 +238,14 @@ pub unsafe fn invoke_batch(batch: &[u8], out: &mut Vec<u8>) -> Result<(), ShipEr
 /// # Errors
 ///
 /// [`ShipError::Decode`] if `bytes` is not a batch of `R` results.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::decode_batch;
+///
+/// assert!(decode_batch::<u64>(&[0xff]).is_err()); // not a batch reply
+/// ```
 pub fn decode_batch<R: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<Vec<Result<R, ItemError>>, ShipError> {

@@ -66,6 +66,14 @@ impl Barrier {
     ///
     /// `InvalidInput` if `parties` is 0 or above `u32::MAX`; the operating system's error if the shared block
     /// cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = spindle_process::Barrier::new(1).unwrap();
+    /// assert_eq!(b.parties(), 1);
+    /// assert_eq!(b.wait(None), Ok(0)); // the only party passes at once
+    /// ```
     pub fn new(parties: usize) -> io::Result<Barrier> {
         let parties = u32::try_from(parties)
             .ok()
@@ -111,6 +119,20 @@ impl Barrier {
     /// # Errors
     ///
     /// [`BrokenBarrierError`] if the barrier is or becomes broken while waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::Barrier;
+    ///
+    /// let b = Barrier::new(2).unwrap();
+    /// std::thread::scope(|s| {
+    ///     let other = s.spawn(|| b.wait(Some(Duration::from_secs(30))).unwrap());
+    ///     let mine = b.wait(Some(Duration::from_secs(30))).unwrap();
+    ///     assert_eq!(mine + other.join().unwrap(), 1); // arrival indices 0 and 1
+    /// });
+    /// ```
     pub fn wait(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         let deadline = raw::deadline(timeout);
         let parties = self.parties() as u32;
@@ -150,6 +172,15 @@ impl Barrier {
 
     /// Breaks the barrier: current and future waits fail until [`reset`](Barrier::reset):
     /// Python's `barrier.abort()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = spindle_process::Barrier::new(2).unwrap();
+    /// b.abort();
+    /// assert!(b.broken());
+    /// assert!(b.wait(None).is_err());
+    /// ```
     pub fn abort(&self) {
         self.locked(|| {
             self.w(3).store(1, Ordering::Relaxed);
@@ -161,6 +192,16 @@ impl Barrier {
 
     /// Returns the barrier to its empty, unbroken state; current waiters fail with
     /// [`BrokenBarrierError`]: Python's `barrier.reset()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = spindle_process::Barrier::new(1).unwrap();
+    /// b.abort();
+    /// b.reset();
+    /// assert!(!b.broken());
+    /// assert_eq!(b.wait(None), Ok(0));
+    /// ```
     pub fn reset(&self) {
         self.locked(|| {
             if self.w(1).load(Ordering::Relaxed) > 0 {
@@ -171,16 +212,37 @@ impl Barrier {
     }
 
     /// Number of parties needed: Python's `barrier.parties`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(spindle_process::Barrier::new(3).unwrap().parties(), 3);
+    /// ```
     pub fn parties(&self) -> usize {
         self.w(5).load(Ordering::Relaxed) as usize
     }
 
     /// Number of parties waiting now: Python's `barrier.n_waiting`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(spindle_process::Barrier::new(2).unwrap().n_waiting(), 0);
+    /// ```
     pub fn n_waiting(&self) -> usize {
         self.w(1).load(Ordering::Relaxed) as usize
     }
 
     /// Whether the barrier is broken: Python's `barrier.broken`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = spindle_process::Barrier::new(2).unwrap();
+    /// assert!(!b.broken());
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
     pub fn broken(&self) -> bool {
         self.w(3).load(Ordering::Relaxed) != 0
     }

@@ -23,6 +23,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Waiter slots per condition; more simultaneous waiters take turns for a free slot.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::synchronize::CONDITION_SLOTS;
+///
+/// assert!(CONDITION_SLOTS >= 2);
+/// ```
 pub const SLOTS: usize = 256;
 /// Byte offset of the first slot.
 const SLOT_BASE: usize = 64;
@@ -81,6 +89,16 @@ impl Condition {
     /// # Errors
     ///
     /// The operating system's error if a shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Condition, Lock};
+    ///
+    /// let lock = Lock::new().unwrap();
+    /// let cond = Condition::new(Some(lock)).unwrap();
+    /// assert!(!cond.get_lock().locked());
+    /// ```
     pub fn new(lock: Option<Lock>) -> io::Result<Condition> {
         let lock = match lock {
             Some(l) => l,
@@ -124,11 +142,31 @@ impl Condition {
     }
 
     /// The condition's lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = spindle_process::Condition::new(None).unwrap();
+    /// let guard = cond.lock();
+    /// assert!(cond.get_lock().locked());
+    /// drop(guard);
+    /// ```
     pub fn get_lock(&self) -> &Lock {
         &self.lock
     }
 
     /// Acquires the condition's lock: Python's `with cond:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = spindle_process::Condition::new(None).unwrap();
+    /// {
+    ///     let _guard = cond.lock();
+    ///     assert!(cond.get_lock().locked());
+    /// }
+    /// assert!(!cond.get_lock().locked());
+    /// ```
     pub fn lock(&self) -> LockGuard<'_, Lock> {
         self.lock.lock()
     }
@@ -175,6 +213,27 @@ impl Condition {
     /// # Panics
     ///
     /// If `guard` holds a different lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Condition, Value};
+    ///
+    /// let cond = Condition::new(None).unwrap();
+    /// let ready = Value::new(0u8).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let _g = cond.lock();
+    ///         ready.set(1);
+    ///         cond.notify_all();
+    ///     });
+    ///     let mut g = cond.lock();
+    ///     while ready.get() == 0 {
+    ///         cond.wait(&mut g);
+    ///     }
+    /// });
+    /// assert_eq!(ready.get(), 1);
+    /// ```
     pub fn wait(&self, guard: &mut LockGuard<'_, Lock>) {
         self.wait_until(guard, None);
     }
@@ -184,6 +243,16 @@ impl Condition {
     /// # Panics
     ///
     /// If `guard` holds a different lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let cond = spindle_process::Condition::new(None).unwrap();
+    /// let mut g = cond.lock();
+    /// assert!(!cond.wait_timeout(&mut g, Duration::from_millis(1))); // nobody notifies
+    /// ```
     pub fn wait_timeout(&self, guard: &mut LockGuard<'_, Lock>, timeout: Duration) -> bool {
         self.wait_until(guard, raw::deadline(Some(timeout)))
     }
@@ -194,6 +263,17 @@ impl Condition {
     /// # Panics
     ///
     /// If `guard` holds a different lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let cond = spindle_process::Condition::new(None).unwrap();
+    /// let mut g = cond.lock();
+    /// assert!(cond.wait_for(&mut g, || true, None));
+    /// assert!(!cond.wait_for(&mut g, || false, Some(Duration::from_millis(1))));
+    /// ```
     pub fn wait_for(
         &self,
         guard: &mut LockGuard<'_, Lock>,
@@ -214,6 +294,17 @@ impl Condition {
 
     /// Wakes exactly `min(n, number of waiters)` waiters, oldest first: Python's
     /// `cond.notify(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let cond = spindle_process::Condition::new(None).unwrap();
+    /// cond.notify(1); // no waiter: nothing happens
+    /// let mut g = cond.lock();
+    /// assert!(!cond.wait_timeout(&mut g, Duration::from_millis(1))); // not stored for later
+    /// ```
     pub fn notify(&self, n: usize) {
         if n == 0 {
             return;
@@ -234,6 +325,26 @@ impl Condition {
     }
 
     /// Wakes every waiter: Python's `cond.notify_all()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{Condition, Value};
+    ///
+    /// let cond = Condition::new(None).unwrap();
+    /// let go = Value::new(0u8).unwrap();
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..2 {
+    ///         s.spawn(|| {
+    ///             let mut g = cond.lock();
+    ///             assert!(cond.wait_for(&mut g, || go.get() == 1, None));
+    ///         });
+    ///     }
+    ///     let _g = cond.lock();
+    ///     go.set(1);
+    ///     cond.notify_all();
+    /// });
+    /// ```
     pub fn notify_all(&self) {
         self.notify(usize::MAX);
     }

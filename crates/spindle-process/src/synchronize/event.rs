@@ -48,6 +48,13 @@ impl Event {
     /// # Errors
     ///
     /// The operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = spindle_process::Event::new().unwrap();
+    /// assert!(!e.is_set());
+    /// ```
     pub fn new() -> io::Result<Event> {
         Ok(Event {
             block: SharedBlock::new(64)?,
@@ -59,11 +66,30 @@ impl Event {
     }
 
     /// Whether the flag is set: Python's `event.is_set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = spindle_process::Event::new().unwrap();
+    /// e.set();
+    /// assert!(e.is_set());
+    /// ```
     pub fn is_set(&self) -> bool {
         self.flag().load(Ordering::Acquire) != 0
     }
 
     /// Sets the flag and wakes every waiter: Python's `event.set()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = spindle_process::Event::new().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| e.set());
+    ///     e.wait();
+    /// });
+    /// assert!(e.is_set());
+    /// ```
     pub fn set(&self) {
         if self.flag().swap(1, Ordering::Release) == 0 {
             futex::wake_all(self.flag());
@@ -71,6 +97,15 @@ impl Event {
     }
 
     /// Clears the flag: Python's `event.clear()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = spindle_process::Event::new().unwrap();
+    /// e.set();
+    /// e.clear();
+    /// assert!(!e.is_set());
+    /// ```
     pub fn clear(&self) {
         self.flag().store(0, Ordering::Release);
     }
@@ -87,11 +122,30 @@ impl Event {
     }
 
     /// Blocks until the flag is set: Python's `event.wait()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = spindle_process::Event::new().unwrap();
+    /// e.set();
+    /// e.wait(); // already set: returns at once
+    /// ```
     pub fn wait(&self) {
         self.wait_until(None);
     }
 
     /// Waits up to `timeout`; returns whether the flag is set: Python's `event.wait(timeout)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let e = spindle_process::Event::new().unwrap();
+    /// assert!(!e.wait_timeout(Duration::from_millis(1)));
+    /// e.set();
+    /// assert!(e.wait_timeout(Duration::from_secs(1)));
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(raw::deadline(Some(timeout)))
     }

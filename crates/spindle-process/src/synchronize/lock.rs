@@ -61,6 +61,13 @@ impl Lock {
     /// # Errors
     ///
     /// The operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// assert!(!lock.locked());
+    /// ```
     pub fn new() -> io::Result<Lock> {
         Ok(Lock {
             block: SharedBlock::new(64)?,
@@ -90,11 +97,29 @@ impl Lock {
 
     /// Blocks until the lock is taken: Python's `lock.acquire()`. A dead holder's lock is
     /// taken over (see [`acquire_robust`](Lock::acquire_robust) to learn about it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// lock.acquire();
+    /// assert!(lock.locked());
+    /// lock.release().unwrap();
+    /// ```
     pub fn acquire(&self) {
         raw::lock_until(self.word(), sys::getpid(), None);
     }
 
     /// Takes the lock if it is free: Python's `lock.acquire(block=False)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// assert!(lock.try_acquire());
+    /// assert!(!lock.try_acquire()); // not re-entrant
+    /// lock.release().unwrap();
+    /// ```
     #[inline]
     pub fn try_acquire(&self) -> bool {
         raw::try_lock(self.word(), sys::getpid())
@@ -102,6 +127,17 @@ impl Lock {
 
     /// Waits up to `timeout` for the lock; returns whether it is now held: Python's
     /// `lock.acquire(timeout=t)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// assert!(lock.acquire_timeout(Duration::from_secs(1)));
+    /// assert!(!lock.acquire_timeout(Duration::from_millis(1)));
+    /// lock.release().unwrap();
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         raw::lock_until(self.word(), sys::getpid(), raw::deadline(Some(timeout))).is_some()
     }
@@ -128,6 +164,15 @@ impl Lock {
     /// # Errors
     ///
     /// [`ReleaseError::Unlocked`] if the lock is not held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{synchronize::ReleaseError, Lock};
+    ///
+    /// let lock = Lock::new().unwrap();
+    /// assert_eq!(lock.release(), Err(ReleaseError::Unlocked));
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         if raw::unlock_checked(self.word()) {
             Ok(())
@@ -137,6 +182,16 @@ impl Lock {
     }
 
     /// Whether some process holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// let g = lock.lock();
+    /// assert!(lock.locked());
+    /// drop(g);
+    /// assert!(!lock.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         raw::owner_of(self.word().load(Ordering::Relaxed)) != 0
     }
@@ -144,6 +199,17 @@ impl Lock {
     /// Acquires and returns a guard that releases on drop: Python's `with lock:`.
     ///
     /// The guard is spindle-sync's [`LockGuard`], shared with `threading::Lock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// {
+    ///     let _g = lock.lock();
+    ///     assert!(lock.locked());
+    /// }
+    /// assert!(!lock.locked());
+    /// ```
     pub fn lock(&self) -> LockGuard<'_, Lock> {
         self.acquire();
         // SAFETY:
@@ -152,6 +218,15 @@ impl Lock {
     }
 
     /// A guard if the lock is free now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// let g = lock.try_lock().unwrap();
+    /// assert!(lock.try_lock().is_none());
+    /// drop(g);
+    /// ```
     pub fn try_lock(&self) -> Option<LockGuard<'_, Lock>> {
         // SAFETY:
         // - the lock was just acquired by this thread; the guard takes over the hold.
@@ -160,6 +235,17 @@ impl Lock {
     }
 
     /// A guard if the lock could be taken within `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = spindle_process::Lock::new().unwrap();
+    /// let g = lock.lock_timeout(Duration::from_secs(1)).unwrap();
+    /// assert!(lock.lock_timeout(Duration::from_millis(1)).is_none());
+    /// drop(g);
+    /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Option<LockGuard<'_, Lock>> {
         // SAFETY:
         // - the lock was just acquired by this thread; the guard takes over the hold.

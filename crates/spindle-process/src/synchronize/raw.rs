@@ -30,9 +30,28 @@ pub(crate) const WAITERS: u32 = 1 << 31;
 
 /// How often a parked waiter of a [`Lock`](crate::Lock) or [`RLock`](crate::RLock) checks
 /// whether the holder is still alive: the longest a dead holder's lock stays blocked.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_process::synchronize::ROBUST_CHECK;
+///
+/// assert!(ROBUST_CHECK <= Duration::from_secs(1));
+/// ```
 pub const ROBUST_CHECK: Duration = Duration::from_millis(25);
 
 /// How a blocking acquire ended when it got the lock.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::{synchronize::Acquired, RLock};
+///
+/// let lock = RLock::new().unwrap();
+/// assert_eq!(lock.acquire_robust(None), Some(Acquired::Clean));
+/// lock.release().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acquired {
     /// Taken normally.

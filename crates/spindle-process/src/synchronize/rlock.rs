@@ -50,6 +50,13 @@ impl RLock {
     /// # Errors
     ///
     /// The operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::RLock::new().unwrap();
+    /// let _g = lock.lock();
+    /// ```
     pub fn new() -> io::Result<RLock> {
         Ok(RLock {
             block: SharedBlock::new(64)?,
@@ -80,22 +87,65 @@ impl RLock {
     }
 
     /// Blocks until this thread holds the lock (again): Python's `rlock.acquire()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::RLock::new().unwrap();
+    /// lock.acquire();
+    /// lock.acquire(); // re-entrant
+    /// lock.release().unwrap();
+    /// lock.release().unwrap();
+    /// ```
     pub fn acquire(&self) {
         self.acquire_inner(None);
     }
 
     /// Takes the lock if it is free or already ours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::RLock::new().unwrap();
+    /// assert!(lock.try_acquire());
+    /// assert!(lock.try_acquire()); // the owner may take it again
+    /// lock.release().unwrap();
+    /// lock.release().unwrap();
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.acquire_inner(Some(Instant::now())).is_some()
     }
 
     /// Waits up to `timeout`; returns whether this thread now holds the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = spindle_process::RLock::new().unwrap();
+    /// assert!(lock.acquire_timeout(Duration::from_secs(1)));
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(!lock.acquire_timeout(Duration::from_millis(1))));
+    /// });
+    /// lock.release().unwrap();
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.acquire_inner(raw::deadline(Some(timeout))).is_some()
     }
 
     /// Like [`Lock::acquire_robust`](super::Lock::acquire_robust): reports a takeover from a
     /// dead owner. `None` if the time ran out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{synchronize::Acquired, RLock};
+    ///
+    /// let lock = RLock::new().unwrap();
+    /// assert_eq!(lock.acquire_robust(None), Some(Acquired::Clean));
+    /// lock.release().unwrap();
+    /// ```
     pub fn acquire_robust(&self, timeout: Option<Duration>) -> Option<Acquired> {
         self.acquire_inner(raw::deadline(timeout))
     }
@@ -106,6 +156,20 @@ impl RLock {
     ///
     /// [`ReleaseError::Unlocked`] if nobody holds it; [`ReleaseError::NotOwner`] if another
     /// thread does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::{synchronize::ReleaseError, RLock};
+    ///
+    /// let lock = RLock::new().unwrap();
+    /// assert_eq!(lock.release(), Err(ReleaseError::Unlocked));
+    /// lock.acquire();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert_eq!(lock.release(), Err(ReleaseError::NotOwner)));
+    /// });
+    /// lock.release().unwrap();
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         let owner = raw::owner_of(self.word().load(Ordering::Relaxed));
         if owner == 0 {
@@ -122,6 +186,18 @@ impl RLock {
 
     /// Acquires and returns a guard that releases one level on drop (spindle-sync's
     /// [`LockGuard`], shared with `threading::RLock`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = spindle_process::RLock::new().unwrap();
+    /// let outer = lock.lock();
+    /// let inner = lock.lock();
+    /// drop(inner);
+    /// drop(outer);
+    /// assert!(lock.try_acquire());
+    /// lock.release().unwrap();
+    /// ```
     pub fn lock(&self) -> LockGuard<'_, RLock> {
         self.acquire();
         // SAFETY:

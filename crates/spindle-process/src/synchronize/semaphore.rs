@@ -153,6 +153,13 @@ impl Semaphore {
     ///
     /// `InvalidInput` if `value` exceeds `u32::MAX` (the shared counter is 32 bits); the
     /// operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::Semaphore::new(2).unwrap();
+    /// assert_eq!(s.get_value(), 2);
+    /// ```
     pub fn new(value: usize) -> io::Result<Semaphore> {
         Ok(Semaphore {
             core: Core::new(value)?,
@@ -160,27 +167,69 @@ impl Semaphore {
     }
 
     /// Waits until the value is positive and decrements it: Python's `sem.acquire()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::Semaphore::new(1).unwrap();
+    /// s.acquire();
+    /// assert_eq!(s.get_value(), 0);
+    /// s.release(1);
+    /// ```
     pub fn acquire(&self) {
         self.core.acquire_until(None);
     }
 
     /// Decrements if positive now; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::Semaphore::new(1).unwrap();
+    /// assert!(s.try_acquire());
+    /// assert!(!s.try_acquire());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.core.try_acquire()
     }
 
     /// Waits up to `timeout`; returns whether the semaphore was acquired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let s = spindle_process::Semaphore::new(0).unwrap();
+    /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.core.acquire_until(raw::deadline(Some(timeout)))
     }
 
     /// Adds `n` and wakes up to `n` waiters: Python's `sem.release(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::Semaphore::new(0).unwrap();
+    /// s.release(3); // unbounded: may pass the initial value
+    /// assert_eq!(s.get_value(), 3);
+    /// ```
     pub fn release(&self, n: usize) {
         self.core
             .release(u32::try_from(n).unwrap_or(u32::MAX), u32::MAX);
     }
 
     /// The current value: Python's `sem.get_value()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::Semaphore::new(5).unwrap();
+    /// assert!(s.try_acquire());
+    /// assert_eq!(s.get_value(), 4);
+    /// ```
     pub fn get_value(&self) -> usize {
         self.core.value().load(Ordering::Relaxed) as usize
     }
@@ -219,6 +268,13 @@ impl BoundedSemaphore {
     /// # Errors
     ///
     /// `InvalidInput` if `value` exceeds `u32::MAX`; the operating system's error if the shared block cannot be created or mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::BoundedSemaphore::new(2).unwrap();
+    /// assert_eq!(s.get_value(), 2);
+    /// ```
     pub fn new(value: usize) -> io::Result<BoundedSemaphore> {
         Ok(BoundedSemaphore {
             core: Core::new(value)?,
@@ -226,16 +282,44 @@ impl BoundedSemaphore {
     }
 
     /// Waits until the value is positive and decrements it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::BoundedSemaphore::new(1).unwrap();
+    /// s.acquire();
+    /// assert_eq!(s.get_value(), 0);
+    /// s.release(1).unwrap();
+    /// ```
     pub fn acquire(&self) {
         self.core.acquire_until(None);
     }
 
     /// Decrements if positive now; returns whether it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::BoundedSemaphore::new(1).unwrap();
+    /// assert!(s.try_acquire());
+    /// assert!(!s.try_acquire());
+    /// s.release(1).unwrap();
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.core.try_acquire()
     }
 
     /// Waits up to `timeout`; returns whether the semaphore was acquired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let s = spindle_process::BoundedSemaphore::new(1).unwrap();
+    /// assert!(s.acquire_timeout(Duration::from_secs(1)));
+    /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.core.acquire_until(raw::deadline(Some(timeout)))
     }
@@ -245,6 +329,13 @@ impl BoundedSemaphore {
     /// # Errors
     ///
     /// [`OverReleaseError`] (and nothing changes) if the value would pass its bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::BoundedSemaphore::new(1).unwrap();
+    /// assert!(s.release(1).is_err()); // would pass the initial value
+    /// ```
     pub fn release(&self, n: usize) -> Result<(), OverReleaseError> {
         let requested = n;
         let n = u32::try_from(n).map_err(|_| OverReleaseError { requested })?;
@@ -256,6 +347,13 @@ impl BoundedSemaphore {
     }
 
     /// The current value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = spindle_process::BoundedSemaphore::new(3).unwrap();
+    /// assert_eq!(s.get_value(), 3);
+    /// ```
     pub fn get_value(&self) -> usize {
         self.core.value().load(Ordering::Relaxed) as usize
     }

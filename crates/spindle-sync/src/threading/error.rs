@@ -5,6 +5,24 @@ use std::fmt;
 use std::sync::Mutex;
 
 /// Why a lock release was refused: Python's `RuntimeError` from `release()`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use spindle_sync::threading::{Lock, RLock, ReleaseError, Thread};
+///
+/// let lock = Lock::new();
+/// assert_eq!(lock.release(), Err(ReleaseError::Unlocked));
+/// assert_eq!(ReleaseError::Unlocked.to_string(), "release unlocked lock");
+///
+/// let rlock = Arc::new(RLock::new());
+/// rlock.acquire();
+/// let r2 = Arc::clone(&rlock);
+/// let t = Thread::spawn(move || r2.release()).unwrap();
+/// assert_eq!(t.join().unwrap(), Err(ReleaseError::NotOwner));
+/// rlock.release().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReleaseError {
     /// Nobody held the lock: Python's `RuntimeError: release unlocked lock`.
@@ -18,6 +36,20 @@ pub enum ReleaseError {
 
 /// A [`Condition`](super::Condition) call made without holding its lock: Python's
 /// `RuntimeError` from `wait`/`notify`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{Condition, ConditionError};
+///
+/// let cond = Condition::default();
+/// assert_eq!(cond.notify(1), Err(ConditionError::NotifyUnacquired));
+/// assert_eq!(cond.wait_unguarded(None), Err(ConditionError::WaitUnacquired));
+/// assert_eq!(
+///     ConditionError::NotifyUnacquired.to_string(),
+///     "cannot notify on un-acquired lock"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ConditionError {
     /// `wait` without holding the lock: Python's `cannot wait on un-acquired lock`.
@@ -31,6 +63,16 @@ pub enum ConditionError {
 
 /// A [`BoundedSemaphore`](super::BoundedSemaphore) was released above its initial value:
 /// Python's `ValueError: Semaphore released too many times`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{BoundedSemaphore, OverReleaseError};
+///
+/// let sem = BoundedSemaphore::new(1);
+/// assert_eq!(sem.release(1), Err(OverReleaseError { requested: 1 }));
+/// assert_eq!(sem.value(), 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("semaphore released too many times")]
 pub struct OverReleaseError {
@@ -40,11 +82,35 @@ pub struct OverReleaseError {
 
 /// A [`Barrier`](super::Barrier) was broken (by `abort`, a timeout, a `reset` while threads
 /// waited, or a panicking action): Python's `threading.BrokenBarrierError`.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{Barrier, BrokenBarrierError};
+///
+/// let barrier = Barrier::new(2, None);
+/// barrier.abort();
+/// assert_eq!(barrier.wait(None), Err(BrokenBarrierError));
+/// assert_eq!(BrokenBarrierError.to_string(), "barrier is broken");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("barrier is broken")]
 pub struct BrokenBarrierError;
 
 /// Why [`Timer::start`](super::Timer::start) did not start the timer.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_sync::threading::{Timer, TimerError};
+///
+/// let timer = Timer::new(Duration::from_secs(3600), || ());
+/// timer.start().unwrap();
+/// assert!(matches!(timer.start(), Err(TimerError::AlreadyStarted)));
+/// timer.cancel();
+/// timer.join().unwrap();
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TimerError {
     /// `start` was called before: Python's `RuntimeError: threads can only be started once`.
@@ -57,6 +123,17 @@ pub enum TimerError {
 
 /// The panic that ended a [`Thread`](super::Thread), returned by
 /// [`Thread::join`](super::Thread::join): the Rust form of the exception Python prints.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+///
+/// # set_excepthook(|_: &ExceptHookArgs<'_>| {});
+/// let t = Thread::builder().name("worker").spawn(|| -> u32 { panic!("boom") }).unwrap();
+/// let err = t.join().unwrap_err();
+/// assert_eq!((err.thread_name(), err.message()), ("worker", "boom"));
+/// ```
 pub struct Panicked {
     thread_name: String,
     message: String,

@@ -37,16 +37,67 @@ pub struct ExceptHookArgs<'a> {
 
 impl ExceptHookArgs<'_> {
     /// The thread whose closure panicked: Python's `args.thread`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+    ///
+    /// static SEEN: Mutex<String> = Mutex::new(String::new());
+    /// fn hook(args: &ExceptHookArgs<'_>) {
+    ///     *SEEN.lock().unwrap() = args.thread().name().to_owned();
+    /// }
+    /// let previous = set_excepthook(hook);
+    /// let t = Thread::builder().name("named").spawn(|| -> () { panic!("x") }).unwrap();
+    /// assert!(t.join().is_err());
+    /// set_excepthook(previous);
+    /// assert_eq!(*SEEN.lock().unwrap(), "named");
+    /// ```
     pub fn thread(&self) -> &ThreadInfo {
         self.thread
     }
 
     /// The panic message: Python's `str(args.exc_value)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+    ///
+    /// static SEEN: Mutex<String> = Mutex::new(String::new());
+    /// fn hook(args: &ExceptHookArgs<'_>) {
+    ///     *SEEN.lock().unwrap() = args.message().to_owned();
+    /// }
+    /// let previous = set_excepthook(hook);
+    /// let t = Thread::spawn(|| -> () { panic!("out of range: {}", 7) }).unwrap();
+    /// assert!(t.join().is_err());
+    /// set_excepthook(previous);
+    /// assert_eq!(*SEEN.lock().unwrap(), "out of range: 7");
+    /// ```
     pub fn message(&self) -> &str {
         self.message
     }
 
     /// The panic payload, for hooks that downcast it: Python's `args.exc_value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use spindle_sync::threading::{set_excepthook, ExceptHookArgs, Thread};
+    ///
+    /// static SEEN: Mutex<Option<u32>> = Mutex::new(None);
+    /// fn hook(args: &ExceptHookArgs<'_>) {
+    ///     *SEEN.lock().unwrap() = args.payload().downcast_ref::<u32>().copied();
+    /// }
+    /// let previous = set_excepthook(hook);
+    /// let t = Thread::spawn(|| std::panic::panic_any(42u32)).unwrap();
+    /// assert!(t.join().is_err());
+    /// set_excepthook(previous);
+    /// assert_eq!(*SEEN.lock().unwrap(), Some(42));
+    /// ```
     pub fn payload(&self) -> &(dyn Any + Send) {
         self.payload
     }

@@ -47,6 +47,20 @@ impl<'a, R: RawLock + ?Sized> LockGuard<'a, R> {
     ///
     /// The calling thread holds `raw` (it acquired it and has not released it) and hands
     /// that hold to the guard: nothing else may release it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::{LockGuard, RawLock, RawMutex};
+    ///
+    /// let raw = RawMutex::new();
+    /// assert!(raw.try_acquire());
+    /// // SAFETY: this thread took `raw` just above and hands that hold to the guard.
+    /// let guard = unsafe { LockGuard::from_held(&raw) };
+    /// assert!(raw.is_locked());
+    /// drop(guard);
+    /// assert!(!raw.is_locked());
+    /// ```
     #[inline]
     pub unsafe fn from_held(raw: &'a R) -> Self {
         Self {
@@ -91,6 +105,17 @@ impl<'a, R: RawLock + ?Sized> LockGuard<'a, R> {
 
     /// The raw lock this guard holds (an associated function, so it cannot shadow a method
     /// of a future `Deref` target).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::{Lock, LockGuard, RawLock};
+    ///
+    /// let lock = Lock::new();
+    /// let guard = lock.lock();
+    /// assert!(std::ptr::eq(LockGuard::raw(&guard), lock.raw()));
+    /// assert!(LockGuard::raw(&guard).is_locked());
+    /// ```
     #[inline]
     pub fn raw(this: &Self) -> &'a R {
         this.raw

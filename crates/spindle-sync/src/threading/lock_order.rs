@@ -27,6 +27,30 @@ use std::sync::{Arc, PoisonError, RwLock};
 use super::deadlock::{cycle::user_frames, LockInfo, LockMeta};
 
 /// Which rule a [`LockOrderViolation`] broke.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+/// use spindle_sync::threading::lock_order::OrderRule;
+/// use spindle_sync::threading::Lock;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = Arc::clone(&seen);
+/// set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+/// let outer = Lock::named("outer").with_level(2);
+/// let inner = Lock::named("inner").with_level(1);
+/// {
+///     let _o = outer.lock();
+///     let _i = inner.lock(); // level 1 while holding level 2
+/// }
+/// take_violation_hook();
+/// if cfg!(debug_assertions) {
+///     let v = &seen.lock().unwrap()[0];
+///     assert!(matches!(v.rule(), OrderRule::Level));
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum OrderRule {
@@ -76,31 +100,171 @@ pub struct LockOrderViolation {
 
 impl LockOrderViolation {
     /// Name of the thread that broke the order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     assert_eq!(v.thread_name(), spindle_sync::threading::current_thread().name());
+    /// }
+    /// ```
     pub fn thread_name(&self) -> &str {
         &self.thread
     }
 
     /// Ident of the thread that broke the order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     assert_eq!(v.thread_ident(), spindle_sync::threading::get_ident());
+    /// }
+    /// ```
     pub fn thread_ident(&self) -> u64 {
         self.ident
     }
 
     /// The lock it was about to acquire.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     assert_eq!((v.acquiring().name(), v.acquiring().level()), (Some("inner"), Some(1)));
+    /// }
+    /// ```
     pub fn acquiring(&self) -> &LockInfo {
         &self.acquiring
     }
 
     /// The lock it held, which should have come after.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     assert_eq!((v.held().name(), v.held().level()), (Some("outer"), Some(2)));
+    /// }
+    /// ```
     pub fn held(&self) -> &LockInfo {
         &self.held
     }
 
     /// Where the held lock was taken, when backtraces were captured.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     // Backtraces are off unless asked for (`set_backtrace_capture`).
+    ///     assert!(v.held_backtrace().is_none());
+    /// }
+    /// ```
     pub fn held_backtrace(&self) -> Option<&Backtrace> {
         self.held_backtrace.as_deref()
     }
 
     /// The rule broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+    /// use spindle_sync::threading::lock_order::OrderRule;
+    /// # use spindle_sync::threading::Lock;
+    /// #
+    /// # let seen = Arc::new(Mutex::new(Vec::new()));
+    /// # let sink = Arc::clone(&seen);
+    /// # set_violation_hook(move |v| sink.lock().unwrap().push(v.clone()));
+    /// # let outer = Lock::named("outer").with_level(2);
+    /// # let inner = Lock::named("inner").with_level(1);
+    /// # {
+    /// #     let _o = outer.lock();
+    /// #     let _i = inner.lock(); // level 1 while holding level 2
+    /// # }
+    /// # take_violation_hook();
+    /// # if cfg!(debug_assertions) {
+    /// #     let v = &seen.lock().unwrap()[0];
+    ///     assert!(matches!(v.rule(), OrderRule::Level));
+    /// }
+    /// ```
     pub fn rule(&self) -> &OrderRule {
         &self.rule
     }
@@ -147,7 +311,33 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 ///
 /// # Examples
 ///
-/// See [`LockOrderViolation`].
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use spindle_sync::threading::lock_order::{set_violation_hook, take_violation_hook};
+/// use spindle_sync::threading::{Lock, Thread};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = Arc::clone(&seen);
+/// set_violation_hook(move |v| sink.lock().unwrap().push(v.to_string()));
+/// let (a, b) = (Arc::new(Lock::named("a")), Arc::new(Lock::named("b")));
+/// {
+///     let _a = a.lock();
+///     let _b = b.lock(); // learns "a before b"
+/// }
+/// let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
+/// Thread::spawn(move || {
+///     let _b = b2.lock();
+///     let _a = a2.lock(); // "b before a": an inversion, reported before it can deadlock
+/// })
+/// .unwrap()
+/// .join()
+/// .unwrap();
+/// take_violation_hook();
+/// if cfg!(debug_assertions) {
+///     assert_eq!(seen.lock().unwrap().len(), 1);
+///     assert!(seen.lock().unwrap()[0].contains("took Lock \"a\" before Lock \"b\" first"));
+/// }
+/// ```
 pub fn set_violation_hook(hook: impl Fn(&LockOrderViolation) + Send + Sync + 'static) {
     *HOOK.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
 }

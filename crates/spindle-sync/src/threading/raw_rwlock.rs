@@ -174,6 +174,22 @@ impl RawRwLock {
     /// # Panics
     ///
     /// If the number of readers would overflow its field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::RawRwLock;
+    ///
+    /// let raw = RawRwLock::new();
+    /// assert!(raw.try_read() && raw.try_read()); // readers share
+    /// assert!(!raw.try_write());
+    /// // SAFETY: the two read holds were taken above.
+    /// unsafe {
+    ///     raw.read_unlock();
+    ///     raw.read_unlock();
+    /// }
+    /// assert!(!raw.is_locked());
+    /// ```
     #[inline]
     pub fn try_read(&self) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
@@ -199,6 +215,19 @@ impl RawRwLock {
 
     /// Takes the write hold if the lock is free. End it with
     /// [`write_unlock`](RawRwLock::write_unlock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::RawRwLock;
+    ///
+    /// let raw = RawRwLock::new();
+    /// assert!(raw.try_write());
+    /// assert!(!raw.try_write() && !raw.try_read());
+    /// // SAFETY: the write hold was taken above.
+    /// unsafe { raw.write_unlock() };
+    /// assert!(!raw.is_locked());
+    /// ```
     #[inline]
     pub fn try_write(&self) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
@@ -273,6 +302,20 @@ impl RawRwLock {
     /// # Safety
     ///
     /// The caller holds a read hold it has not ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::RawRwLock;
+    ///
+    /// let raw = RawRwLock::new();
+    /// assert!(raw.try_read());
+    /// // SAFETY: the read hold was taken above and is ended once.
+    /// unsafe { raw.read_unlock() };
+    /// assert!(raw.try_write()); // no reader left
+    /// // SAFETY: the write hold was taken just above.
+    /// unsafe { raw.write_unlock() };
+    /// ```
     #[inline]
     pub unsafe fn read_unlock(&self) {
         deadlock::released(self.key_readers(), Access::Shared);
@@ -288,6 +331,19 @@ impl RawRwLock {
     /// # Safety
     ///
     /// The caller holds the write hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::RawRwLock;
+    ///
+    /// let raw = RawRwLock::new();
+    /// assert!(raw.try_write());
+    /// assert!(raw.is_locked_exclusive());
+    /// // SAFETY: the write hold was taken above and is ended once.
+    /// unsafe { raw.write_unlock() };
+    /// assert!(!raw.is_locked());
+    /// ```
     #[inline]
     pub unsafe fn write_unlock(&self) {
         deadlock::released(self.key_readers(), Access::Exclusive);

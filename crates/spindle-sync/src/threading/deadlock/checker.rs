@@ -18,7 +18,15 @@ use crate::threading::{Event, Thread};
 ///
 /// # Examples
 ///
-/// See [`start_checker`].
+/// ```
+/// use std::time::Duration;
+/// use spindle_sync::threading::deadlock::start_checker;
+///
+/// let checker = start_checker(Duration::from_millis(5), |cycles| assert!(!cycles.is_empty()))
+///     .unwrap();
+/// assert_eq!(format!("{checker:?}"), "DeadlockChecker { running: true }");
+/// drop(checker); // stops the checker thread and joins it
+/// ```
 pub struct DeadlockChecker {
     stop: Arc<Event>,
     thread: Option<Thread<()>>,

@@ -11,7 +11,25 @@ use super::lock_info::{Access, LockInfo};
 ///
 /// # Examples
 ///
-/// See [`DeadlockCycle`]; a `HeldLock` comes from [`DeadlockedThread::holds`].
+/// A thread waiting for a [`Lock`](crate::threading::Lock) it holds itself is a cycle of one
+/// whose thread holds that lock (the cycle is only ever found with the feature on):
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_sync::threading::deadlock::{Access, AcquireError};
+/// use spindle_sync::threading::Lock;
+///
+/// let lock = Lock::named("held");
+/// lock.acquire();
+/// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+///     Err(AcquireError::Deadlock(cycle)) => {
+///         let held = cycle.threads()[0].holds().unwrap();
+///         assert_eq!((held.lock().name(), held.access()), (Some("held"), Access::Exclusive));
+///     }
+///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+/// }
+/// lock.release().unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct HeldLock {
     pub(crate) lock: LockInfo,
@@ -21,11 +39,48 @@ pub struct HeldLock {
 
 impl HeldLock {
     /// The lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::{AcquireError, LockKind};
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::named("ledger");
+    /// lock.acquire();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         let info = cycle.threads()[0].holds().unwrap().lock();
+    ///         assert_eq!((info.kind(), info.name()), (LockKind::Lock, Some("ledger")));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// lock.release().unwrap();
+    /// ```
     pub fn lock(&self) -> &LockInfo {
         &self.lock
     }
 
     /// Whether it is held alone or shared (an `RwLock` read hold).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::{Access, AcquireError};
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// lock.acquire();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].holds().unwrap().access(), Access::Exclusive);
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// lock.release().unwrap();
+    /// ```
     pub fn access(&self) -> Access {
         self.access
     }
@@ -33,6 +88,26 @@ impl HeldLock {
     /// Where the thread acquired it, when backtraces were being captured
     /// (`SPINDLE_DEADLOCK_BACKTRACE=1`, or `deadlock::set_backtrace_capture(true)` with the
     /// feature on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// #[cfg(feature = "deadlock-detection")]
+    /// spindle_sync::threading::deadlock::set_backtrace_capture(true);
+    /// let lock = Lock::new();
+    /// lock.acquire(); // recorded with its backtrace
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert!(cycle.threads()[0].holds().unwrap().backtrace().is_some());
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// lock.release().unwrap();
+    /// ```
     pub fn backtrace(&self) -> Option<&Backtrace> {
         self.backtrace.as_deref()
     }
@@ -43,7 +118,25 @@ impl HeldLock {
 ///
 /// # Examples
 ///
-/// See [`DeadlockCycle`].
+/// ```
+/// use std::time::Duration;
+/// use spindle_sync::threading::deadlock::{Access, AcquireError};
+/// use spindle_sync::threading::{current_thread, get_ident, Lock};
+///
+/// let lock = Lock::named("mine");
+/// lock.acquire();
+/// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+///     Err(AcquireError::Deadlock(cycle)) => {
+///         let me = &cycle.threads()[0];
+///         assert_eq!((me.name(), me.ident()), (current_thread().name(), get_ident()));
+///         assert_eq!(me.waits_for().name(), Some("mine"));
+///         assert_eq!(me.wait_access(), Access::Exclusive);
+///         assert_eq!(me.holds().unwrap().lock(), me.waits_for());
+///     }
+///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+/// }
+/// lock.release().unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct DeadlockedThread {
     pub(crate) name: String,
@@ -55,21 +148,93 @@ pub struct DeadlockedThread {
 
 impl DeadlockedThread {
     /// The thread's name, as [`ThreadInfo::name`](crate::threading::ThreadInfo::name) gives it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::{Lock, Thread};
+    ///
+    /// let t = Thread::builder().name("self-locker").spawn(|| {
+    ///     let lock = Lock::new();
+    ///     let _held = lock.lock();
+    ///     match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///         Err(AcquireError::Deadlock(cycle)) => {
+    ///             assert_eq!(cycle.threads()[0].name(), "self-locker");
+    ///         }
+    ///         other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    ///     }
+    /// }).unwrap();
+    /// t.join().unwrap();
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The thread's ident, as [`get_ident`](crate::threading::get_ident) gives it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::{get_ident, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].ident(), get_ident());
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn ident(&self) -> u64 {
         self.ident
     }
 
     /// The lock it is blocked on (held by the next thread of the cycle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::{AcquireError, LockKind};
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::named("wanted");
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         let info = cycle.threads()[0].waits_for();
+    ///         assert_eq!((info.kind(), info.name()), (LockKind::Lock, Some("wanted")));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn waits_for(&self) -> &LockInfo {
         &self.waits_for
     }
 
     /// Whether it waits to hold that lock alone or shared.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::{Access, AcquireError};
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].wait_access(), Access::Exclusive);
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn wait_access(&self) -> Access {
         self.wait_access
     }
@@ -79,6 +244,25 @@ impl DeadlockedThread {
     /// `None` when it blocks the previous thread without holding that lock: it waits to
     /// write an `RwLock`, and the writer-preferring lock makes new readers (the previous
     /// thread) queue behind it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::named("both");
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         // A cycle of one: the thread holds what it waits for.
+    ///         let me = &cycle.threads()[0];
+    ///         assert_eq!(me.holds().map(|h| *h.lock()), Some(*me.waits_for()));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn holds(&self) -> Option<&HeldLock> {
         self.holds.as_ref()
     }
@@ -140,17 +324,68 @@ pub struct DeadlockCycle {
 
 impl DeadlockCycle {
     /// The threads of the cycle, in wait order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::named("one");
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         let names: Vec<_> = cycle.threads().iter().map(|t| t.waits_for().name()).collect();
+    ///         assert_eq!(names, [Some("one")]);
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn threads(&self) -> &[DeadlockedThread] {
         &self.threads
     }
 
     /// How many threads the cycle has (at least one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => assert_eq!(cycle.len(), 1),
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     #[allow(clippy::len_without_is_empty)] // a cycle is never empty
     pub fn len(&self) -> usize {
         self.threads.len()
     }
 
     /// Whether the thread with ident `ident` is part of the cycle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::{get_ident, Lock};
+    ///
+    /// let lock = Lock::new();
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert!(cycle.contains_thread(get_ident()));
+    ///         assert!(!cycle.contains_thread(u64::MAX));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn contains_thread(&self, ident: u64) -> bool {
         self.threads.iter().any(|t| t.ident == ident)
     }

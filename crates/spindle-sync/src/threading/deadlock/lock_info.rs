@@ -5,6 +5,15 @@
 use std::fmt;
 
 /// Which spindle lock a [`LockInfo`] describes.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_sync::threading::deadlock::LockKind;
+///
+/// assert_eq!(LockKind::RwLock.to_string(), "RwLock");
+/// assert!(LockKind::Lock < LockKind::RLock);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum LockKind {
@@ -27,6 +36,26 @@ impl fmt::Display for LockKind {
 }
 
 /// How a thread holds or wants a lock.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_sync::threading::deadlock::{Access, AcquireError};
+/// use spindle_sync::threading::RwLock;
+///
+/// let lock = RwLock::new(0);
+/// let _reading = lock.read();
+/// // Waiting to write a lock this thread reads: a cycle of one (with the feature on).
+/// match lock.try_write_for_checked(Duration::from_millis(1)) {
+///     Err(AcquireError::Deadlock(cycle)) => {
+///         assert_eq!(cycle.threads()[0].wait_access(), Access::Exclusive);
+///     }
+///     Err(e) => assert_eq!(e, AcquireError::Timeout), // the feature is off
+///     Ok(_) => unreachable!("a reader holds the lock"),
+/// }
+/// assert_ne!(Access::Exclusive, Access::Shared);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Access {
     /// Alone: a `Lock`, an `RLock`, an `RwLock` write hold.
@@ -81,22 +110,97 @@ impl LockInfo {
     }
 
     /// The lock's address (its lock word) while it was observed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         // Unnamed locks are told apart by address (of the lock word inside `lock`).
+    ///         let addr = cycle.threads()[0].waits_for().addr();
+    ///         let start = &lock as *const Lock as usize;
+    ///         assert!((start..start + std::mem::size_of::<Lock>()).contains(&addr));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn addr(&self) -> usize {
         self.addr
     }
 
     /// Which spindle lock type it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::{AcquireError, LockKind};
+    /// use spindle_sync::threading::RwLock;
+    ///
+    /// let lock = RwLock::new(());
+    /// let _writing = lock.write();
+    /// match lock.try_write_for_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].waits_for().kind(), LockKind::RwLock);
+    ///     }
+    ///     Err(e) => assert_eq!(e, AcquireError::Timeout), // the feature is off
+    ///     Ok(_) => unreachable!("this thread writes"),
+    /// };
+    /// ```
     pub fn kind(&self) -> LockKind {
         self.kind
     }
 
     /// The name it was given, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// let lock = Lock::new().with_name("cache");
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].waits_for().name(), Some("cache"));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn name(&self) -> Option<&'static str> {
         self.name
     }
 
     /// The level it was given, if any (see the `lock_order`
     /// checker).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_sync::threading::deadlock::AcquireError;
+    /// use spindle_sync::threading::Lock;
+    ///
+    /// // Holding a level-5 lock while taking it again also breaks the level order: silence that.
+    /// #[cfg(feature = "deadlock-detection")]
+    /// spindle_sync::threading::lock_order::set_violation_hook(|_| {});
+    /// let lock = Lock::new().with_level(5);
+    /// let _held = lock.lock();
+    /// match lock.acquire_timeout_checked(Duration::from_millis(1)) {
+    ///     Err(AcquireError::Deadlock(cycle)) => {
+    ///         assert_eq!(cycle.threads()[0].waits_for().level(), Some(5));
+    ///     }
+    ///     other => assert_eq!(other, Err(AcquireError::Timeout)), // the feature is off
+    /// }
+    /// ```
     pub fn level(&self) -> Option<u32> {
         self.level
     }

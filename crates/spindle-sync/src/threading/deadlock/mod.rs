@@ -113,7 +113,12 @@ pub fn set_backtrace_capture(on: bool) {
 ///
 /// # Examples
 ///
-/// See [`set_backtrace_capture`].
+/// ```
+/// use spindle_sync::threading::deadlock::{backtrace_capture, set_backtrace_capture};
+///
+/// set_backtrace_capture(true);
+/// assert!(backtrace_capture());
+/// ```
 #[cfg(feature = "deadlock-detection")]
 pub fn backtrace_capture() -> bool {
     graph::backtraces_on()
@@ -123,9 +128,29 @@ pub fn backtrace_capture() -> bool {
 ///
 /// Available with the `deadlock-detection` feature.
 ///
-/// # Examples
+/// Examples
 ///
-/// See [`blocked_threads`].
+/// ```
+/// use std::sync::Arc;
+/// use spindle_sync::threading::deadlock::{blocked_threads, Access};
+/// use spindle_sync::threading::{Lock, Thread};
+///
+/// let lock = Arc::new(Lock::named("gate"));
+/// let held = lock.lock();
+/// let l2 = Arc::clone(&lock);
+/// let t = Thread::builder().name("waiter").spawn(move || drop(l2.lock())).unwrap();
+/// // `t` is parked on `lock`, which this thread holds.
+/// let b = loop {
+///     match blocked_threads().into_iter().find(|b| b.ident() == t.ident()) {
+///         Some(b) => break b,
+///         None => std::thread::yield_now(),
+///     }
+/// };
+/// assert_eq!((b.name(), b.access()), ("waiter", Access::Exclusive));
+/// assert_eq!(b.waits_for().name(), Some("gate"));
+/// drop(held);
+/// t.join().unwrap();
+/// ```
 #[cfg(feature = "deadlock-detection")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockedThread {
@@ -138,21 +163,111 @@ pub struct BlockedThread {
 #[cfg(feature = "deadlock-detection")]
 impl BlockedThread {
     /// The thread's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use spindle_sync::threading::deadlock::blocked_threads;
+    /// # use spindle_sync::threading::{Lock, Thread};
+    /// # let lock = Arc::new(Lock::named("gate"));
+    /// # let held = lock.lock();
+    /// # let l2 = Arc::clone(&lock);
+    /// # let t = Thread::builder().name("waiter").spawn(move || drop(l2.lock())).unwrap();
+    /// // `t` is parked on `lock`, which this thread holds.
+    /// let b = loop {
+    ///     match blocked_threads().into_iter().find(|b| b.ident() == t.ident()) {
+    ///         Some(b) => break b,
+    ///         None => std::thread::yield_now(),
+    ///     }
+    /// };
+    /// assert_eq!(b.name(), "waiter");
+    /// drop(held);
+    /// t.join().unwrap();
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The thread's ident.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use spindle_sync::threading::deadlock::blocked_threads;
+    /// # use spindle_sync::threading::{Lock, Thread};
+    /// # let lock = Arc::new(Lock::named("gate"));
+    /// # let held = lock.lock();
+    /// # let l2 = Arc::clone(&lock);
+    /// # let t = Thread::builder().name("waiter").spawn(move || drop(l2.lock())).unwrap();
+    /// // `t` is parked on `lock`, which this thread holds.
+    /// let b = loop {
+    ///     match blocked_threads().into_iter().find(|b| b.ident() == t.ident()) {
+    ///         Some(b) => break b,
+    ///         None => std::thread::yield_now(),
+    ///     }
+    /// };
+    /// assert_eq!(b.ident(), t.ident());
+    /// drop(held);
+    /// t.join().unwrap();
+    /// ```
     pub fn ident(&self) -> u64 {
         self.ident
     }
 
     /// The lock it is parked on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::deadlock::LockKind;
+    /// # use std::sync::Arc;
+    /// # use spindle_sync::threading::deadlock::blocked_threads;
+    /// # use spindle_sync::threading::{Lock, Thread};
+    /// # let lock = Arc::new(Lock::named("gate"));
+    /// # let held = lock.lock();
+    /// # let l2 = Arc::clone(&lock);
+    /// # let t = Thread::builder().name("waiter").spawn(move || drop(l2.lock())).unwrap();
+    /// // `t` is parked on `lock`, which this thread holds.
+    /// let b = loop {
+    ///     match blocked_threads().into_iter().find(|b| b.ident() == t.ident()) {
+    ///         Some(b) => break b,
+    ///         None => std::thread::yield_now(),
+    ///     }
+    /// };
+    /// assert_eq!((b.waits_for().kind(), b.waits_for().name()), (LockKind::Lock, Some("gate")));
+    /// drop(held);
+    /// t.join().unwrap();
+    /// ```
     pub fn waits_for(&self) -> &LockInfo {
         &self.waits_for
     }
 
     /// Whether it waits to hold the lock alone or shared.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_sync::threading::deadlock::Access;
+    /// # use std::sync::Arc;
+    /// # use spindle_sync::threading::deadlock::blocked_threads;
+    /// # use spindle_sync::threading::{Lock, Thread};
+    /// # let lock = Arc::new(Lock::named("gate"));
+    /// # let held = lock.lock();
+    /// # let l2 = Arc::clone(&lock);
+    /// # let t = Thread::builder().name("waiter").spawn(move || drop(l2.lock())).unwrap();
+    /// // `t` is parked on `lock`, which this thread holds.
+    /// let b = loop {
+    ///     match blocked_threads().into_iter().find(|b| b.ident() == t.ident()) {
+    ///         Some(b) => break b,
+    ///         None => std::thread::yield_now(),
+    ///     }
+    /// };
+    /// assert_eq!(b.access(), Access::Exclusive);
+    /// drop(held);
+    /// t.join().unwrap();
+    /// ```
     pub fn access(&self) -> Access {
         self.access
     }
