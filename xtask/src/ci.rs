@@ -41,6 +41,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--tests",
         ]),
     )?;
+    run_step(
+        "test --features progress",
+        cargo().args([
+            "test",
+            "-p",
+            "spindle-futures",
+            "--features",
+            "progress",
+            "--tests",
+        ]),
+    )?;
     if !fast {
         // Ordering bugs hide in one profile: run the lock-free cores' tests optimised too.
         run_step(

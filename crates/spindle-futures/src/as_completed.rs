@@ -76,6 +76,21 @@ where
 
 /// The iterator returned by [`as_completed`]: yields `Ok(&future)` as each settles, then at
 /// most one `Err(FutureError::Timeout)`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use spindle_futures::{as_completed, Future, FutureError};
+///
+/// let done = Future::new();
+/// done.set_result(1).unwrap();
+/// let never = Future::<i32>::new(); // nobody settles it
+/// let mut it = as_completed([&done, &never], Some(Duration::from_millis(20)));
+/// assert_eq!(it.next().unwrap().unwrap().result(), Ok(1));
+/// assert!(matches!(it.next(), Some(Err(FutureError::Timeout))));
+/// assert!(it.next().is_none());
+/// ```
 pub struct AsCompleted<'a, T> {
     futures: Vec<&'a Future<T>>,
     waiter: Arc<Waiter>,

@@ -137,11 +137,32 @@ impl<T> InvalidStateError<T> {
     }
 
     /// The state the future was in when the setter was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::{Future, State};
+    ///
+    /// let fut = Future::new();
+    /// assert!(fut.cancel());
+    /// assert_eq!(fut.set_result("late").unwrap_err().state(), State::Cancelled);
+    /// ```
     pub fn state(&self) -> State {
         self.state
     }
 
     /// Gives back the value the setter could not store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::Future;
+    ///
+    /// let fut = Future::new();
+    /// fut.set_result(vec![1]).unwrap();
+    /// let refused = fut.set_result(vec![2, 3]).unwrap_err();
+    /// assert_eq!(refused.into_inner(), vec![2, 3]);
+    /// ```
     pub fn into_inner(self) -> T {
         self.value
     }

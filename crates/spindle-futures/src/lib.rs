@@ -4,6 +4,8 @@
 //! Executors: the traits [`Executor`] (closures) and [`RemoteExecutor`] (plain `fn` plus serde
 //! arguments, also implemented by spindle's process and MPI pools);
 //! [`ThreadPoolExecutor`] with its [`ThreadPoolBuilder`]; the ordered result stream [`Map`].
+//! Counters: [`PoolStats`], [`WorkerStats`] (from [`ThreadPoolExecutor::stats`]).
+//! Progress bars (feature `progress`): `progress::ProgressExt` for any iterator of results.
 //! Waiting on many: [`wait`] with [`ReturnWhen`], [`as_completed`] with [`AsCompleted`].
 //! Errors: [`FutureError`], [`InvalidStateError`].
 //!
@@ -61,8 +63,11 @@ mod executor;
 mod future;
 mod map;
 mod panic;
+#[cfg(feature = "progress")]
+pub mod progress;
 mod slab;
 mod spin;
+mod stats;
 mod thread_pool;
 mod wait;
 mod waiter;
@@ -72,5 +77,6 @@ pub use error::{FutureError, InvalidStateError};
 pub use executor::{Executor, RemoteExecutor};
 pub use future::{Future, State};
 pub use map::Map;
+pub use stats::{PoolStats, WorkerStats};
 pub use thread_pool::{ThreadPoolBuilder, ThreadPoolExecutor};
 pub use wait::{wait, ReturnWhen};

@@ -86,12 +86,44 @@ impl<'a, I: Iterator, T> Map<'a, I, T> {
 
     /// Gives up waiting once `timeout` has passed since the stream was made: Python's
     /// `map(..., timeout=t)`. A timeout too large to represent means none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_futures::{Future, FutureError, Map};
+    ///
+    /// // Tasks that never finish: the stream gives up after the timeout.
+    /// let never = |_: i32| Future::<i32>::new();
+    /// let mut map = Map::new(0..3, Box::new(never), 2).timeout(Duration::from_millis(5));
+    /// assert_eq!(map.next(), Some(Err(FutureError::Timeout)));
+    /// assert_eq!(map.next(), None);
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.deadline = self.start.checked_add(timeout);
         self
     }
 
     /// Sets how many tasks may be submitted ahead of the consumer (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use spindle_futures::{Future, Map};
+    ///
+    /// let submitted = Cell::new(0);
+    /// let inline = |x: i32| {
+    ///     submitted.set(submitted.get() + 1);
+    ///     let f = Future::new();
+    ///     f.set_result(x * 10).unwrap();
+    ///     f
+    /// };
+    /// let mut map = Map::new(0..10, Box::new(inline), 1).read_ahead(3);
+    /// assert_eq!(map.next(), Some(Ok(0)));
+    /// // Three submitted ahead, then one more to refill after the first was taken.
+    /// assert_eq!(submitted.get(), 4);
+    /// ```
     pub fn read_ahead(mut self, n: usize) -> Self {
         self.read_ahead = n.max(1);
         self

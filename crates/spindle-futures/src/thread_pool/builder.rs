@@ -56,6 +56,16 @@ impl Default for ThreadPoolBuilder {
 
 impl ThreadPoolBuilder {
     /// A builder with Python's defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolBuilder;
+    ///
+    /// let pool = ThreadPoolBuilder::new().build();
+    /// assert!((5..=32).contains(&pool.max_workers()));
+    /// assert!(pool.thread_name_prefix().starts_with("ThreadPoolExecutor-"));
+    /// ```
     pub fn new() -> Self {
         Self {
             max_workers: None,
@@ -67,6 +77,15 @@ impl ThreadPoolBuilder {
     /// The most threads the pool will run: Python's `max_workers`. Defaults to
     /// `min(32, cpus + 4)`, Python 3.8's default. Zero is raised to one (Python raises
     /// `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolBuilder;
+    ///
+    /// assert_eq!(ThreadPoolBuilder::new().max_workers(3).build().max_workers(), 3);
+    /// assert_eq!(ThreadPoolBuilder::new().max_workers(0).build().max_workers(), 1);
+    /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n.max(1));
         self
@@ -75,6 +94,18 @@ impl ThreadPoolBuilder {
     /// Names the worker threads `{prefix}_{i}`: Python's `thread_name_prefix`. Defaults to
     /// `ThreadPoolExecutor-{n}` with `n` counting the pools of the process, so the first
     /// pool's first worker is `ThreadPoolExecutor-0_0`, as in Python.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolBuilder;
+    /// use spindle_sync::threading::current_thread;
+    ///
+    /// let pool = ThreadPoolBuilder::new().max_workers(1).thread_name_prefix("io").build();
+    /// let name = pool.submit(|| current_thread().name().to_owned()).result().unwrap();
+    /// assert_eq!(name, "io_0");
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self
@@ -85,6 +116,30 @@ impl ThreadPoolBuilder {
     /// If it panics, the pool is broken: queued tasks and every later submit fail with
     /// [`FutureError::BrokenExecutor`](crate::FutureError::BrokenExecutor) naming the panic,
     /// and nothing hangs. Bind arguments by capturing them (Python's `initargs`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use spindle_futures::{FutureError, ThreadPoolBuilder};
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s2 = Arc::clone(&started);
+    /// let pool = ThreadPoolBuilder::new()
+    ///     .max_workers(1)
+    ///     .initializer(move || {
+    ///         s2.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build();
+    /// assert_eq!(pool.submit(|| 7).result(), Ok(7));
+    /// assert_eq!(started.load(Ordering::SeqCst), 1);
+    /// pool.shutdown(true, false);
+    ///
+    /// let broken = ThreadPoolBuilder::new().initializer(|| panic!("no config")).build();
+    /// assert!(matches!(broken.submit(|| 1).result(), Err(FutureError::BrokenExecutor(_))));
+    /// broken.shutdown(true, false);
+    /// ```
     pub fn initializer<F>(mut self, init: F) -> Self
     where
         F: Fn() + Send + Sync + 'static,
@@ -94,6 +149,17 @@ impl ThreadPoolBuilder {
     }
 
     /// Makes the pool; starts no thread and cannot fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolBuilder;
+    ///
+    /// let pool = ThreadPoolBuilder::new().max_workers(2).build();
+    /// assert_eq!(pool.num_threads(), 0); // no thread yet
+    /// assert_eq!(pool.submit(|| "ran").result(), Ok("ran"));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn build(self) -> ThreadPoolExecutor {
         let max_workers = self
             .max_workers

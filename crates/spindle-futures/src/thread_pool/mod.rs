@@ -20,7 +20,7 @@ pub use builder::ThreadPoolBuilder;
 use task::TaskCell;
 use worker::{Shared, RUNNING};
 
-use crate::{Executor, Future, FutureError, Map, RemoteExecutor};
+use crate::{Executor, Future, FutureError, Map, PoolStats, RemoteExecutor};
 
 /// A pool of threads running submitted closures: Python's
 /// `concurrent.futures.ThreadPoolExecutor`.
@@ -116,11 +116,31 @@ impl ThreadPoolExecutor {
     }
 
     /// The most threads this pool runs: Python's `_max_workers`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::builder().max_workers(4).build();
+    /// assert_eq!(pool.max_workers(), 4);
+    /// ```
     pub fn max_workers(&self) -> usize {
         self.shared.max_workers
     }
 
     /// The prefix of the worker thread names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::builder().thread_name_prefix("db").build();
+    /// assert_eq!(pool.thread_name_prefix(), "db");
+    /// let default = ThreadPoolExecutor::new();
+    /// assert!(default.thread_name_prefix().starts_with("ThreadPoolExecutor-"));
+    /// ```
     pub fn thread_name_prefix(&self) -> &str {
         &self.shared.prefix
     }
@@ -128,8 +148,43 @@ impl ThreadPoolExecutor {
     /// How many worker threads are alive (Python's `len(pool._threads)` before shutdown);
     /// never above [`max_workers`](Self::max_workers). Threads start on demand and leave
     /// only after [`shutdown`](Self::shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::builder().max_workers(1).build();
+    /// assert_eq!(pool.num_threads(), 0);
+    /// assert_eq!(pool.submit(|| ()).result(), Ok(()));
+    /// assert_eq!(pool.num_threads(), 1); // the worker stays until shutdown
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn num_threads(&self) -> usize {
         self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// A snapshot of the pool's counters: tasks submitted, running, completed, failed
+    /// (panicked, or failed by a broken pool) and cancelled, and per worker thread the tasks
+    /// it ran and its busy time; see [`PoolStats`]. Cheap enough to poll (one lock to list
+    /// the workers, no pause of the pool).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::builder().max_workers(2).build();
+    /// let futures: Vec<_> = (0..10u32).map(|i| pool.submit(move || i * 2)).collect();
+    /// pool.shutdown(true, false);
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.submitted, stats.completed, stats.running), (10, 10, 0));
+    /// assert!(stats.workers.len() <= 2);
+    /// let total: u32 = futures.into_iter().map(|f| f.into_result().unwrap()).sum();
+    /// assert_eq!(total, 90);
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.shared.stats.snapshot(self.shared.injector.len())
     }
 
     /// Schedules `f` and returns its future: Python's `pool.submit(fn)`.

@@ -9,6 +9,7 @@ use std::ptr::NonNull;
 
 use crate::future::{alloc_cell, free_cell, release, CellHead, Erased};
 use crate::panic::panic_message;
+use crate::stats::TaskOutcome;
 use crate::{Future, FutureError};
 
 /// What the pool's queue holds: one counted reference to a task's cell, type-erased.
@@ -37,16 +38,17 @@ impl fmt::Debug for Job {
 /// The type-specific halves of [`Job::run`] and [`Job::abandon`]; each consumes the job's
 /// reference.
 struct JobOps {
-    run: unsafe fn(NonNull<Erased>, &dyn Fn()),
+    run: unsafe fn(NonNull<Erased>, &dyn Fn(TaskOutcome)),
     abandon: unsafe fn(NonNull<Erased>, FutureError),
 }
 
 impl Job {
     /// Runs the task if its future is still pending (Python's `_WorkItem.run`). Calls
-    /// `finishing` just before the future is settled (or at once if it is not run), so the
-    /// worker counts as idle before anyone can see the result: a submit that follows the
+    /// `finishing` with how the task ended just before the future is settled (or at once,
+    /// with [`TaskOutcome::Cancelled`], if it is not run), so the worker counts as idle, and
+    /// the task as finished, before anyone can see the result: a submit that follows the
     /// result then reuses this worker instead of starting another.
-    pub(super) fn run(self, finishing: &dyn Fn()) {
+    pub(super) fn run(self, finishing: &dyn Fn(TaskOutcome)) {
         let job = ManuallyDrop::new(self);
         // SAFETY:
         // - `ops` belongs to the cell's type, and the job's reference is handed over (the job
@@ -125,7 +127,7 @@ where
     ///
     /// `cell` is a live `TaskCell<F, T>`; the caller popped its job and hands over the job's
     /// reference.
-    unsafe fn run(cell: NonNull<Erased>, finishing: &dyn Fn()) {
+    unsafe fn run(cell: NonNull<Erased>, finishing: &dyn Fn(TaskOutcome)) {
         let cell = cell.cast::<Self>();
         // SAFETY:
         // - The job's reference moves into this handle, which releases it when dropped.
@@ -134,14 +136,17 @@ where
             // SAFETY:
             // - This thread popped the job; `future` keeps the cell alive.
             drop(unsafe { Self::take_f(cell) });
-            finishing();
+            finishing(TaskOutcome::Cancelled);
             return;
         }
         // SAFETY:
         // - As above.
         let f = unsafe { Self::take_f(cell) };
         let outcome = f.map(|f| catch_unwind(AssertUnwindSafe(f)));
-        finishing();
+        finishing(match outcome {
+            Some(Ok(_)) | None => TaskOutcome::Completed,
+            Some(Err(_)) => TaskOutcome::Failed,
+        });
         // Nothing else settles a running future of the pool, unless a user called a setter on
         // it; Python ignores that case the same way.
         let _ = match outcome {
@@ -203,7 +208,7 @@ mod tests {
         let f = move || n;
         assert!(crate::slab::fits(layout_of::<_, u64>(&f)));
         let (job, future) = TaskCell::job_and_future(f);
-        job.run(&|| {});
+        job.run(&|_| {});
         assert_eq!(future.into_result(), Ok(7));
     }
 
@@ -235,7 +240,7 @@ mod tests {
         let (job, future) =
             TaskCell::job_and_future(move || big.iter().map(|&b| b as u32).sum::<u32>());
         let clone = future.clone();
-        job.run(&|| {});
+        job.run(&|_| {});
         assert_eq!(future.into_result(), Ok(3 * 512));
         assert_eq!(clone.into_result(), Err(FutureError::Taken));
     }

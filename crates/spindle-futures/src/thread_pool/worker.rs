@@ -31,6 +31,7 @@ use super::spawn::{spawn_worker, WorkerHandle};
 use super::task::Job;
 use crate::panic::panic_message;
 use crate::spin::spin_then_yield;
+use crate::stats::PoolCounters;
 use crate::FutureError;
 
 /// `Shared::state`: accepting work.
@@ -68,6 +69,8 @@ pub(super) struct Shared {
     pub(super) max_workers: usize,
     pub(super) prefix: String,
     pub(super) initializer: Option<Initializer>,
+    /// What [`ThreadPoolExecutor::stats`](super::ThreadPoolExecutor::stats) reports.
+    pub(super) stats: PoolCounters,
 }
 
 impl Shared {
@@ -90,6 +93,7 @@ impl Shared {
             max_workers,
             prefix,
             initializer,
+            stats: PoolCounters::new(),
         }
     }
 
@@ -181,6 +185,7 @@ impl Shared {
     /// Settles every queued task with `error` without running it.
     pub(super) fn drain(&self, error: &FutureError) {
         while let Some(job) = self.steal() {
+            self.stats.drained(*error == FutureError::Cancelled);
             job.abandon(error.clone());
         }
     }
@@ -199,7 +204,7 @@ impl Shared {
         let index = self.spawned.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}_{index}", self.prefix);
         let shared = Arc::clone(self);
-        match spawn_worker(name, move || shared.work()) {
+        match spawn_worker(name, move || shared.work(index)) {
             Ok(handle) => self.handles.lock().push(handle),
             Err(e) => {
                 if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -226,7 +231,7 @@ impl Shared {
     /// is settled, see [`Job::run`](super::task::Job::run)), so a submit that follows a
     /// result sees an idle worker and neither wakes nor starts another. While a backlog lasts
     /// it goes from task to task without touching the shared counters.
-    fn work(self: &Arc<Self>) {
+    fn work(self: &Arc<Self>, index: usize) {
         if let Some(init) = &self.initializer {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| init())) {
                 self.live.fetch_sub(1, Ordering::SeqCst);
@@ -237,7 +242,10 @@ impl Shared {
                 return;
             }
         }
+        let counters = self.stats.register_worker(index as u64);
         self.spinning.fetch_add(1, Ordering::SeqCst);
+        // Busy time is taken per stretch: it starts when `searching` turns false and ends when
+        // it turns true again.
         let mut searching = true;
         let mut next: Option<Job> = None;
         loop {
@@ -251,26 +259,35 @@ impl Shared {
                     if searching {
                         self.found_task();
                         searching = false;
+                        counters.busy_start();
                     }
                     if self.state.load(Ordering::Relaxed) == BROKEN {
                         // Raced with a failing initializer: fail it like the queued ones.
+                        self.stats.drained(false);
                         job.abandon(self.broken_error());
                         continue;
                     }
                     let lookahead = Cell::new(None);
                     let went_idle = Cell::new(false);
-                    job.run(&|| match self.steal() {
-                        // Busy again before anyone sees the result: stay off the counters.
-                        Some(job) => lookahead.set(Some(job)),
-                        None => {
-                            self.spinning.fetch_add(1, Ordering::SeqCst);
-                            went_idle.set(true);
+                    counters.task_started();
+                    job.run(&|outcome| {
+                        counters.task_finished(outcome);
+                        match self.steal() {
+                            // Busy again before anyone sees the result: stay off the shared
+                            // counters.
+                            Some(job) => lookahead.set(Some(job)),
+                            None => {
+                                counters.busy_end();
+                                self.spinning.fetch_add(1, Ordering::SeqCst);
+                                went_idle.set(true);
+                            }
                         }
                     });
                     next = lookahead.into_inner();
                     searching = went_idle.get();
                 }
                 None if !searching => {
+                    counters.busy_end();
                     self.spinning.fetch_add(1, Ordering::SeqCst);
                     searching = true;
                 }

@@ -20,8 +20,9 @@ use super::OnWorkerDeath;
 use crate::shipping::Call;
 use crate::Connection;
 use parking_lot::{Condvar, Mutex, MutexGuard};
+use spindle_futures::{PoolStats, WorkerStats};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -47,12 +48,34 @@ pub(crate) trait Sink: Send {
     fn claim(&self) -> bool {
         true
     }
-    /// Delivers the outcome of every item, or why the whole task failed. Called with no lock
-    /// held (it may run user callbacks).
-    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>);
-    /// The task was withdrawn before it started (`shutdown(cancel_futures)`).
+    /// How many items the task carries: what the pool's counters count.
+    fn items(&self) -> u64 {
+        1
+    }
+    /// Delivers the outcome of every item, or why the whole task failed, after adding the
+    /// items that succeeded and failed to `tally` (`None` for a task the pool never accepted).
+    /// Called with no lock held (it may run user callbacks).
+    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>, tally: Option<&Tally>);
+    /// The task was withdrawn before it started (`shutdown(cancel_futures)`); the pool counts
+    /// it as cancelled itself.
     fn cancel(self: Box<Self>) {
-        self.complete(Err(PoolError::Closed));
+        self.complete(Err(PoolError::Closed), None);
+    }
+}
+
+/// The items that came back, counted by the sinks just before they deliver them, so a caller
+/// that saw a result also sees it counted.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    completed: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Tally {
+    /// Adds `completed` items that returned and `failed` ones that did not.
+    pub(crate) fn add(&self, completed: u64, failed: u64) {
+        self.completed.fetch_add(completed, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
     }
 }
 
@@ -107,6 +130,10 @@ pub(crate) struct Slot {
     pub(crate) since: Instant,
     /// The worker's task ring (producer side), if the pool uses rings.
     pub(crate) ring: Option<Ring>,
+    /// Items this worker sent back (returned or failed), for `stats()`.
+    pub(crate) done: u64,
+    /// Time this worker had a task running, up to its last reply.
+    pub(crate) busy: Duration,
     /// A task too big for the ring went through the pipe; nothing else is sent until it is
     /// answered, so the worker takes tasks in the order they were sent.
     pub(crate) exclusive: bool,
@@ -129,6 +156,12 @@ pub(crate) struct State {
     /// Moving average of how long a task takes in a worker, in nanoseconds (`u64::MAX` until
     /// measured).
     pub(crate) avg_ns: u64,
+    /// Items accepted, for `stats()`.
+    pub(crate) submitted: u64,
+    /// Items withdrawn or found cancelled before they were sent, for `stats()`.
+    pub(crate) cancelled: u64,
+    /// Workers started, replacements included, for `stats()`.
+    pub(crate) spawned: u64,
 }
 
 /// Failed or finished sinks to complete once the lock is released.
@@ -144,12 +177,14 @@ pub(crate) struct Shared {
     pub(crate) bell_rung: AtomicBool,
     /// The supervisor thread, once started (callbacks run there and must not wait for it).
     supervisor: OnceLock<ThreadId>,
+    /// Items that came back, counted outside the lock by the sinks.
+    pub(crate) tally: Tally,
 }
 
-/// Runs the completions (outside every lock).
-pub(crate) fn run_completions(done: Completions) {
+/// Runs the completions (outside every lock), counting their items in `tally`.
+pub(crate) fn run_completions(tally: &Tally, done: Completions) {
     for (sink, outcome) in done {
-        sink.complete(outcome);
+        sink.complete(outcome, Some(tally));
     }
 }
 
@@ -177,12 +212,16 @@ impl Shared {
                 supervisor_started: false,
                 finished: false,
                 avg_ns: u64::MAX,
+                submitted: 0,
+                cancelled: 0,
+                spawned: 0,
             }),
             changed: Condvar::new(),
             bell_tx: tx,
             bell_rx: Mutex::new(rx),
             bell_rung: AtomicBool::new(false),
             supervisor: OnceLock::new(),
+            tally: Tally::default(),
         })
     }
 
@@ -207,7 +246,7 @@ impl Shared {
         };
         if let Some(e) = refusal {
             drop(st);
-            task.sink.complete(Err(e));
+            task.sink.complete(Err(e), None);
             return;
         }
         if task.timeout.is_none() {
@@ -217,6 +256,7 @@ impl Shared {
         st.next_id += 1;
         wire::set_id(&mut task.frame, id);
         st.outstanding += 1;
+        st.submitted += task.sink.items();
         st.pending.push_back(task);
         if !st.supervisor_started {
             st.supervisor_started = true;
@@ -232,7 +272,7 @@ impl Shared {
                     self.break_pool(&mut st, format!("cannot start the supervisor thread: {e}"));
                 st.finished = true;
                 drop(st);
-                run_completions(done);
+                run_completions(&self.tally, done);
                 return;
             }
         }
@@ -298,6 +338,7 @@ impl Shared {
                 };
                 if !std::mem::replace(&mut task.claimed, true) && !task.sink.claim() {
                     st.outstanding -= 1;
+                    st.cancelled += task.sink.items();
                     continue; // cancelled while pending; its future already says so
                 }
                 batch_bytes += n;
@@ -423,6 +464,7 @@ impl Shared {
         let mut st = self.state.lock();
         let withdrawn: Vec<Task> = st.pending.drain(..).collect();
         st.outstanding -= withdrawn.len();
+        st.cancelled += withdrawn.iter().map(|t| t.sink.items()).sum::<u64>();
         self.changed.notify_all();
         drop(st);
         for t in withdrawn {
@@ -445,7 +487,7 @@ impl Shared {
         };
         self.changed.notify_all();
         drop(st);
-        run_completions(done);
+        run_completions(&self.tally, done);
         if started {
             self.ring();
         }
@@ -476,5 +518,36 @@ impl Shared {
     /// Pids of the live workers.
     pub(crate) fn pids(&self) -> Vec<u32> {
         self.state.lock().workers.iter().map(|w| w.pid).collect()
+    }
+
+    /// The pool's counters, in items: accepted, running (the task at the head of each
+    /// worker), returned, failed, cancelled; replacements; per live worker its items and
+    /// busy time.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let st = self.state.lock();
+        let now = Instant::now();
+        let running_items = |w: &Slot| w.in_flight.front().map_or(0, |s| s.task.sink.items());
+        let workers = st
+            .workers
+            .iter()
+            .map(|w| WorkerStats {
+                id: u64::from(w.pid),
+                tasks_completed: w.done,
+                busy: if w.in_flight.is_empty() {
+                    w.busy
+                } else {
+                    w.busy + now.saturating_duration_since(w.since)
+                },
+            })
+            .collect();
+        PoolStats {
+            submitted: st.submitted,
+            running: st.workers.iter().map(running_items).sum(),
+            completed: self.tally.completed.load(Ordering::Relaxed),
+            failed: self.tally.failed.load(Ordering::Relaxed),
+            cancelled: st.cancelled,
+            worker_restarts: st.spawned.saturating_sub(self.cfg.processes as u64),
+            workers,
+        }
     }
 }

@@ -191,6 +191,35 @@ impl ProcessPoolExecutor {
         self.shared.pids()
     }
 
+    /// A snapshot of the executor's counters: tasks submitted, running, completed, failed
+    /// and cancelled (`shutdown(cancel_futures)`, or a future cancelled before it was sent),
+    /// worker replacements, and per live worker (keyed by pid) its tasks and busy time; the
+    /// same counters as [`Pool::stats`](super::Pool::stats), counted in items (a `map` chunk
+    /// adds its length).
+    ///
+    /// # Differences from Python
+    ///
+    /// Python's `ProcessPoolExecutor` has no counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn id(x: u8) -> u8 { x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// assert_eq!(pool.submit(id, 7).result(), Ok(7));
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.submitted, stats.completed), (1, 1));
+    /// assert_eq!(stats.workers[0].tasks_completed, 1);
+    /// pool.shutdown(true, false);
+    /// ```
+    pub fn stats(&self) -> spindle_futures::PoolStats {
+        self.shared.stats()
+    }
+
     fn submit_inner<A, R>(&self, f: fn(A) -> R, args: A, timeout: Option<Duration>) -> Future<R>
     where
         A: Serialize + DeserializeOwned + Send + 'static,

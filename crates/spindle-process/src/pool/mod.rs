@@ -151,6 +151,6 @@ fn submit_items<A, R>(
             timeout,
             sink,
         }),
-        Err(e) => sink.complete(Err(e)),
+        Err(e) => sink.complete(Err(e), None),
     }
 }

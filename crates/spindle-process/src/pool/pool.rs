@@ -205,6 +205,45 @@ impl Pool {
         self.shared.get().map(|s| s.pids()).unwrap_or_default()
     }
 
+    /// A snapshot of the pool's counters, counted in the parent where tasks are dispatched
+    /// and results arrive: items submitted, running, completed, failed (panicked, or lost
+    /// with a worker that died or overran its timeout, or failed by `terminate`) and
+    /// cancelled; `worker_restarts`, the workers started to replace one that died, timed out
+    /// or reached `maxtasksperchild`; and per live worker (keyed by pid) the items it sent
+    /// back and the time it had a task running. See [`PoolStats`](spindle_futures::PoolStats).
+    ///
+    /// Counts are per item: a chunk of `map` or `imap` adds its length. A result is counted
+    /// before it is delivered, so a caller that has it sees it counted; a replaced worker's
+    /// items stay in the totals but leave `workers`. All zero before the first task.
+    ///
+    /// # Differences from Python
+    ///
+    /// Python's `Pool` has no counters; this is mpire's `enable_insights` without its cost
+    /// in the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(2);
+    /// assert_eq!(pool.stats().submitted, 0);
+    /// assert_eq!(pool.map(double, 0..10u64, Some(3)).unwrap().len(), 10);
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.submitted, stats.completed, stats.failed), (10, 10, 0));
+    /// assert_eq!(stats.running, 0);
+    /// let pids: Vec<u64> = stats.workers.iter().map(|w| w.id).collect();
+    /// assert!(pids.iter().all(|pid| pool.worker_pids().contains(&(*pid as u32))));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
+    pub fn stats(&self) -> spindle_futures::PoolStats {
+        self.shared.get().map(|s| s.stats()).unwrap_or_default()
+    }
+
     fn async_one<A, R>(&self, f: fn(A) -> R, args: A, timeout: Option<Duration>) -> AsyncResult<R>
     where
         A: Serialize + DeserializeOwned + Send + 'static,

@@ -1,7 +1,7 @@
 //! Where results go: the typed [`Sink`]s behind futures, `AsyncResult`s, `map` and the
 //! unordered iterator.
 
-use super::core::Sink;
+use super::core::{Sink, Tally};
 use super::error::PoolError;
 use super::wire::{decode_items, TaskOutcome};
 use parking_lot::Mutex;
@@ -10,12 +10,18 @@ use spindle_futures::Future;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-/// Turns a task outcome into `n` typed item results.
+/// Turns a task outcome into `n` typed item results, counting them in `tally`.
 pub(crate) fn items<R: DeserializeOwned>(
     n: usize,
     outcome: Result<TaskOutcome, PoolError>,
+    tally: Option<&Tally>,
 ) -> Vec<Result<R, PoolError>> {
-    decode_items(n, outcome)
+    let results = decode_items(n, outcome);
+    if let Some(tally) = tally {
+        let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
+        tally.add(ok, results.len() as u64 - ok);
+    }
+    results
 }
 
 /// One task, one item, one future (`submit`, `apply_async`).
@@ -27,8 +33,8 @@ impl<R: DeserializeOwned + Send + 'static> Sink for FutureSink<R> {
     fn claim(&self) -> bool {
         self.fut.set_running_or_notify_cancel()
     }
-    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>) {
-        match items::<R>(1, outcome).into_iter().next() {
+    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>, tally: Option<&Tally>) {
+        match items::<R>(1, outcome, tally).into_iter().next() {
             Some(Ok(v)) => {
                 let _ = self.fut.set_result(v);
             }
@@ -54,8 +60,11 @@ impl<R: DeserializeOwned + Send + 'static> Sink for ChunkSink<R> {
     fn claim(&self) -> bool {
         self.fut.set_running_or_notify_cancel()
     }
-    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>) {
-        let _ = self.fut.set_result(items(self.n, outcome));
+    fn items(&self) -> u64 {
+        self.n as u64
+    }
+    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>, tally: Option<&Tally>) {
+        let _ = self.fut.set_result(items(self.n, outcome, tally));
     }
     fn cancel(self: Box<Self>) {
         self.fut.cancel();
@@ -69,8 +78,11 @@ pub(crate) struct ChannelSink<R> {
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for ChannelSink<R> {
-    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>) {
-        let _ = self.tx.send(items(self.n, outcome));
+    fn items(&self) -> u64 {
+        self.n as u64
+    }
+    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>, tally: Option<&Tally>) {
+        let _ = self.tx.send(items(self.n, outcome, tally));
     }
 }
 
@@ -101,8 +113,11 @@ impl<R> GatherSink<R> {
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for GatherSink<R> {
-    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>) {
-        let results = items::<R>(self.n, outcome);
+    fn items(&self) -> u64 {
+        self.n as u64
+    }
+    fn complete(self: Box<Self>, outcome: Result<TaskOutcome, PoolError>, tally: Option<&Tally>) {
+        let results = items::<R>(self.n, outcome, tally);
         let mut g = self.gather.lock();
         for (i, r) in results.into_iter().enumerate() {
             match r {

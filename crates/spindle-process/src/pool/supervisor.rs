@@ -82,7 +82,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             next_key += 1;
             if let Err(reason) = spawn_one(&shared, &mut procs, next_key) {
                 let done = shared.break_pool(&mut shared.state.lock(), reason);
-                run_completions(done);
+                run_completions(&shared.tally, done);
                 break;
             }
         }
@@ -286,7 +286,10 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
         since: Instant::now(),
         ring: block.and_then(|b| Ring::new(b, Side::Tasks)),
         exclusive: false,
+        done: 0,
+        busy: Duration::ZERO,
     });
+    st.spawned += 1;
     shared.dispatch(&mut st);
     Ok(())
 }
@@ -325,9 +328,11 @@ fn on_replies(shared: &Shared, p: &mut Proc, frames: Vec<Vec<u8>>) {
                     w.exclusive = false;
                 }
                 w.bytes -= sent.task.frame.len();
+                w.done += sent.task.sink.items();
                 let took = u64::try_from(now.saturating_duration_since(w.since).as_nanos())
                     .unwrap_or(u64::MAX);
                 if pos == 0 {
+                    w.busy += now.saturating_duration_since(w.since);
                     w.since = now;
                     w.deadline = w
                         .in_flight
@@ -350,7 +355,7 @@ fn on_replies(shared: &Shared, p: &mut Proc, frames: Vec<Vec<u8>>) {
     }
     shared.dispatch(&mut st);
     drop(st);
-    run_completions(done);
+    run_completions(&shared.tally, done);
 }
 
 /// Handles the end of worker `p`: reap it, fail or requeue its tasks, maybe break the pool.
@@ -400,7 +405,7 @@ fn on_death(shared: &Shared, mut p: Proc) {
         shared.changed.notify_all();
     }
     drop(st);
-    run_completions(done);
+    run_completions(&shared.tally, done);
     p.ready = false;
 }
 
@@ -442,7 +447,7 @@ fn expire(shared: &Shared) -> Vec<u64> {
         shared.changed.notify_all();
     }
     drop(st);
-    run_completions(done);
+    run_completions(&shared.tally, done);
     kill
 }
 
@@ -454,7 +459,7 @@ fn finish(shared: &Shared, procs: Vec<Proc>, stop: Stop) {
     let slots: Vec<Slot> = st.workers.drain(..).collect();
     drop(st);
     drop(slots);
-    run_completions(done);
+    run_completions(&shared.tally, done);
     for p in &procs {
         if matches!(stop, Stop::Kill) {
             let _ = p.process.kill();
