@@ -62,23 +62,97 @@ impl<R: Send + 'static> AsyncResult<R> {
     }
 
     /// Waits until the result is there: Python's `wait()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.apply_async(square, 3);
+    /// r.wait();
+    /// assert!(r.ready());
+    /// assert_eq!(r.get(None), Ok(9));
+    /// ```
     pub fn wait(&self) {
         let _ = self.fut.exception();
     }
 
     /// Waits up to `timeout`; returns whether the result is there: Python's `wait(timeout)`
     /// followed by `ready()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn never_ends(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.apply_async(never_ends, ());
+    /// assert!(!r.wait_timeout(Duration::from_millis(10)));
+    /// pool.terminate(); // fails the stuck task
+    /// assert!(r.wait_timeout(Duration::from_secs(60)));
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.fut.exception_timeout(timeout).is_ok()
     }
 
     /// Whether the task has finished (well or not): Python's `ready()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn never_ends(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.apply_async(never_ends, ());
+    /// assert!(!r.ready());
+    /// pool.terminate();
+    /// assert!(r.ready());
+    /// ```
     pub fn ready(&self) -> bool {
         self.fut.done()
     }
 
     /// Whether the task finished without error: Python's `successful()`; `None` while it
     /// runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn half(x: u32) -> u32 {
+    ///     assert!(x % 2 == 0, "odd");
+    ///     x / 2
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let good = pool.apply_async(half, 4);
+    /// let bad = pool.apply_async(half, 3);
+    /// good.wait();
+    /// bad.wait();
+    /// assert_eq!(good.successful(), Some(true));
+    /// assert_eq!(bad.successful(), Some(false));
+    /// ```
     pub fn successful(&self) -> Option<bool> {
         if !self.fut.done() {
             return None;
@@ -92,6 +166,21 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// # Errors
     ///
     /// What the task failed with (see [`PoolError`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.apply_async(square, 5);
+    /// let other = r.clone();
+    /// assert_eq!(r.into_result(), Ok(25));
+    /// assert_eq!(other.get(None), Err(PoolError::Closed));
+    /// ```
     pub fn into_result(self) -> Result<R, PoolError> {
         self.fut
             .into_result()
@@ -102,6 +191,22 @@ impl<R: Send + 'static> AsyncResult<R> {
     ///
     /// It runs in the pool's supervisor thread (or here, if the result is already there), so
     /// it should be quick, as Python asks of its callbacks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc::channel;
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let (tx, rx) = channel();
+    /// let r = pool.apply_async(square, 4).callback(move |v| tx.send(*v).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 16);
+    /// assert_eq!(r.get(None), Ok(16));
+    /// ```
     pub fn callback<F>(self, f: F) -> Self
     where
         F: FnOnce(&R) + Send + 'static,
@@ -117,6 +222,23 @@ impl<R: Send + 'static> AsyncResult<R> {
 
     /// Runs `f` with the error once the task fails: Python's `error_callback=` argument.
     /// Runs where [`callback`](AsyncResult::callback) would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc::channel;
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn fail(_: ()) -> u8 {
+    ///     panic!("boom")
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let (tx, rx) = channel();
+    /// let _r = pool.apply_async(fail, ()).error_callback(move |e| tx.send(e.clone()).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), PoolError::Panicked("boom".into()));
+    /// ```
     pub fn error_callback<F>(self, f: F) -> Self
     where
         F: FnOnce(&PoolError) + Send + 'static,
@@ -140,6 +262,28 @@ impl<R: Clone + Send + 'static> AsyncResult<R> {
     /// otherwise what the task failed with: [`PoolError::Panicked`], [`PoolError::WorkerDied`],
     /// [`PoolError::Timeout`], [`PoolError::Encode`], [`PoolError::Decode`],
     /// [`PoolError::Broken`], [`PoolError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn never_ends(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply_async(square, 6).get(None), Ok(36));
+    /// let r = pool.apply_async(never_ends, ());
+    /// assert_eq!(r.get(Some(Duration::from_millis(10))), Err(PoolError::NotReady));
+    /// pool.terminate();
+    /// assert_eq!(r.get(None), Err(PoolError::Closed));
+    /// ```
     pub fn get(&self, timeout: Option<Duration>) -> Result<R, PoolError> {
         let r = match timeout {
             Some(t) => self.fut.result_timeout(t),

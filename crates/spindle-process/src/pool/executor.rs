@@ -1,4 +1,7 @@
 //! [`ProcessPoolExecutor`]: Python's `concurrent.futures.ProcessPoolExecutor`.
+//!
+//! Over 600 lines: the file is the one executor type and its builder, whose methods each
+//! carry a runnable example.
 
 use super::core::{Config, Shared};
 use super::iter::ExecutorMap;
@@ -38,6 +41,15 @@ pub struct ProcessPoolBuilder {
 
 impl ProcessPoolBuilder {
     /// Number of worker processes (default: one per CPU, like Python). Zero means the default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(3).build();
+    /// assert_eq!(pool.max_workers(), 3);
+    /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.cfg.processes = if n == 0 { crate::cpu_count() } else { n };
         self
@@ -47,6 +59,23 @@ impl ProcessPoolBuilder {
     /// `initargs=`. A panicking initializer breaks the executor
     /// ([`FutureError::BrokenExecutor`](spindle_futures::FutureError::BrokenExecutor) with the
     /// message) and no worker is restarted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn setup(_seed: u32) {}
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .initializer(setup, 42u32)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn initializer<A>(mut self, f: fn(A), args: A) -> Self
     where
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -59,6 +88,21 @@ impl ProcessPoolBuilder {
     }
 
     /// Replaces each worker after `n` tasks: Python's `max_tasks_per_child`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn pid(_: ()) -> u32 { std::process::id() }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).max_tasks_per_child(1).build();
+    /// let first = pool.submit(pid, ()).result().unwrap();
+    /// let second = pool.submit(pid, ()).result().unwrap();
+    /// assert_ne!(first, second); // each task ran in a fresh worker
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn max_tasks_per_child(mut self, n: usize) -> Self {
         self.cfg.max_tasks = Some(n.max(1) as u64);
         self
@@ -66,6 +110,28 @@ impl ProcessPoolBuilder {
 
     /// Default timeout of every task (see
     /// [`submit_with_timeout`](ProcessPoolExecutor::submit_with_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::{PoolError, ProcessPoolExecutor};
+    ///
+    /// fn stuck(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .task_timeout(Duration::from_millis(100))
+    ///     .build();
+    /// let err = pool.submit(stuck, ()).exception().unwrap();
+    /// assert_eq!(PoolError::from_future_error(&err), PoolError::Timeout);
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.cfg.task_timeout = Some(timeout);
         self
@@ -73,6 +139,22 @@ impl ProcessPoolBuilder {
 
     /// What a worker's death does: [`OnWorkerDeath::Replace`] (default: only its task fails)
     /// or [`OnWorkerDeath::Break`] (Python's `BrokenProcessPool`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{OnWorkerDeath, ProcessPoolExecutor};
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .on_worker_death(OnWorkerDeath::Break)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn on_worker_death(mut self, policy: OnWorkerDeath) -> Self {
         self.cfg.on_death = policy;
         self
@@ -80,6 +162,23 @@ impl ProcessPoolBuilder {
 
     /// How workers are created; only [`StartMethod::Spawn`] is supported (see
     /// [`Pool::start_method`](super::Pool::start_method)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    /// use spindle_process::StartMethod;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .start_method(StartMethod::Spawn)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.cfg.refuse = match method {
             StartMethod::Spawn => None,
@@ -91,6 +190,23 @@ impl ProcessPoolBuilder {
     }
 
     /// Polling window before an idle worker blocks (see [`Pool::spin`](super::Pool::spin)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .spin(Duration::ZERO)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn spin(mut self, spin: Duration) -> Self {
         self.cfg.spin = spin;
         self
@@ -98,6 +214,22 @@ impl ProcessPoolBuilder {
 
     /// Fixes how many tasks each worker may hold at once (by default it adapts; see
     /// [`Pool::tasks_in_flight`](super::Pool::tasks_in_flight)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .tasks_in_flight(1)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn tasks_in_flight(mut self, n: usize) -> Self {
         self.cfg.in_flight = Some(n.max(1));
         self
@@ -105,12 +237,43 @@ impl ProcessPoolBuilder {
 
     /// Shared-memory rings (default) or pipes only; see
     /// [`Pool::shared_memory_rings`](super::Pool::shared_memory_rings).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .shared_memory_rings(false)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn shared_memory_rings(mut self, on: bool) -> Self {
         self.cfg.rings = on;
         self
     }
 
     /// The executor; workers start with the first task, so this cannot fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn build(self) -> ProcessPoolExecutor {
         ProcessPoolExecutor {
             workers: self.cfg.processes,
@@ -175,6 +338,21 @@ impl Default for ProcessPoolExecutor {
 
 impl ProcessPoolExecutor {
     /// A builder with Python's defaults (one worker per CPU).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn builder() -> ProcessPoolBuilder {
         let mut cfg = default_config("ProcessPool");
         cfg.processes = crate::cpu_count();
@@ -182,11 +360,35 @@ impl ProcessPoolExecutor {
     }
 
     /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(2).build();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// ```
     pub fn max_workers(&self) -> usize {
         self.workers
     }
 
     /// Pids of the live workers (empty before the first task); for diagnostics and tests.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn pid(_: ()) -> u32 { std::process::id() }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// assert!(pool.worker_pids().is_empty());
+    /// let pid = pool.submit(pid, ()).result().unwrap();
+    /// assert_eq!(pool.worker_pids(), vec![pid]);
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn worker_pids(&self) -> Vec<u32> {
         self.shared.pids()
     }
@@ -233,6 +435,20 @@ impl ProcessPoolExecutor {
     /// The future fails with `ShutDown` after [`shutdown`](ProcessPoolExecutor::shutdown),
     /// `BrokenExecutor` if the pool is broken, `Panicked` if `f` panicked, and
     /// `Failed(PoolError::..)` if its worker died, it timed out, or a value did not travel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// let fut = pool.submit(inc, 41);
+    /// assert_eq!(fut.result(), Ok(42));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn submit<A, R>(&self, f: fn(A) -> R, args: A) -> Future<R>
     where
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -274,6 +490,20 @@ impl ProcessPoolExecutor {
     /// `f` over `iter`, results in input order, sent in chunks of `chunksize`: Python's
     /// `executor.map(fn, iterable, chunksize=...)`. Lazy, with at most `2 x max_workers`
     /// chunks in flight; see [`ExecutorMap`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// let out: Vec<i32> = pool.map(inc, 0..5, 2).map(Result::unwrap).collect();
+    /// assert_eq!(out, [1, 2, 3, 4, 5]);
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn map<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -325,6 +555,20 @@ impl ProcessPoolExecutor {
 
     /// [`shutdown`](ProcessPoolExecutor::shutdown) with `wait` bounded by `timeout`; returns
     /// whether the workers have exited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn inc(x: i32) -> i32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// assert_eq!(pool.submit(inc, 1).result(), Ok(2));
+    /// assert!(pool.shutdown_timeout(Duration::from_secs(60), false));
+    /// ```
     pub fn shutdown_timeout(&self, timeout: Duration, cancel_futures: bool) -> bool {
         self.shutdown(false, cancel_futures);
         self.shared.join_until(Instant::now().checked_add(timeout))
@@ -332,6 +576,25 @@ impl ProcessPoolExecutor {
 
     /// Kills the workers now and fails every unfinished task with `ShutDown` (no Python twin:
     /// Python 3.14's `terminate_workers`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::FutureError;
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn stuck(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// let fut = pool.submit(stuck, ());
+    /// pool.terminate_workers();
+    /// assert_eq!(fut.exception(), Some(FutureError::ShutDown));
+    /// ```
     pub fn terminate_workers(&self) {
         self.shared.terminate();
         self.shared.join_until(None);

@@ -48,6 +48,19 @@ impl<I: Iterator> Iterator for Chunks<I> {
 /// Python's `imap` consumes the whole input at once in a helper thread; this one reads it as
 /// you go. Python's `next(timeout)` is [`timeout`](IMap::timeout), counted from the call that
 /// made the stream.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::pool::Pool;
+///
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// # spindle_process::init();
+/// let pool = Pool::new(1);
+/// let out: Result<Vec<u64>, _> = pool.imap(square, 1..=4u64, 2).collect();
+/// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+/// ```
 pub struct IMap<'a, I: Iterator, R> {
     inner: Map<'a, Chunks<I>, Vec<Result<R, PoolError>>>,
     buf: VecDeque<Result<R, PoolError>>,
@@ -71,12 +84,44 @@ impl<'a, I: Iterator, R> IMap<'a, I, R> {
 
     /// Gives up waiting once `timeout` has passed since the stream was made: the next item is
     /// then `Err(PoolError::NotReady)` and the stream ends (unsent chunks are withdrawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn never_ends(_: u8) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let mut it = pool.imap(never_ends, [0u8], 1).timeout(Duration::from_millis(100));
+    /// assert_eq!(it.next(), Some(Err(PoolError::NotReady)));
+    /// assert!(it.next().is_none());
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
         self
     }
 
     /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let out: Result<Vec<u64>, _> = pool.imap(square, 1..=4u64, 1).read_ahead(1).collect();
+    /// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+    /// ```
     pub fn read_ahead(mut self, chunks: usize) -> Self {
         self.inner = self.inner.read_ahead(chunks);
         self
@@ -101,6 +146,20 @@ impl<I: Iterator, R> Iterator for IMap<'_, I, R> {
 /// Results of [`ProcessPoolExecutor::map`](super::ProcessPoolExecutor::map), in input order,
 /// with errors as [`FutureError`]s (see [`IMap`]; the same stream under the executor's error
 /// type, as `RemoteExecutor` code expects).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::pool::ProcessPoolExecutor;
+///
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// # spindle_process::init();
+/// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+/// let out: Result<Vec<u64>, _> = pool.map(square, 1..=4u64, 2).collect();
+/// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+/// pool.shutdown(true, false);
+/// ```
 pub struct ExecutorMap<'a, I: Iterator, R> {
     inner: IMap<'a, I, R>,
 }
@@ -120,12 +179,48 @@ impl<'a, I: Iterator, R> ExecutorMap<'a, I, R> {
 
     /// Gives up once `timeout` has passed since `map` was called: the next item is
     /// `Err(FutureError::Timeout)` and the stream ends, as Python's `map(timeout=...)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_futures::FutureError;
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn never_ends(_: u8) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// let mut it = pool.map(never_ends, [0u8], 1).timeout(Duration::from_millis(100));
+    /// assert_eq!(it.next(), Some(Err(FutureError::Timeout)));
+    /// assert!(it.next().is_none());
+    /// drop(it);
+    /// pool.terminate_workers(); // the stuck task would keep `drop` waiting
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
         self
     }
 
     /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build();
+    /// let out: Result<Vec<u64>, _> = pool.map(square, 1..=4u64, 1).read_ahead(1).collect();
+    /// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+    /// pool.shutdown(true, false);
+    /// ```
     pub fn read_ahead(mut self, chunks: usize) -> Self {
         self.inner = self.inner.read_ahead(chunks);
         self
@@ -144,6 +239,20 @@ impl<I: Iterator, R> Iterator for ExecutorMap<'_, I, R> {
 ///
 /// Lazy like [`IMap`], with at most `2 x processes` chunks in flight. Every input item yields
 /// exactly one result.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::pool::Pool;
+///
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// # spindle_process::init();
+/// let pool = Pool::new(1);
+/// let mut out: Vec<u64> = pool.imap_unordered(square, 1..=4u64, 1).map(Result::unwrap).collect();
+/// out.sort();
+/// assert_eq!(out, [1, 4, 9, 16]);
+/// ```
 pub struct IMapUnordered<I: Iterator, A, R> {
     shared: Arc<Shared>,
     f: fn(A) -> R,
@@ -190,6 +299,24 @@ where
     }
 
     /// Sets how many chunks may be in flight ahead of the consumer (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let mut out: Vec<u64> = pool
+    ///     .imap_unordered(square, 1..=4u64, 1)
+    ///     .read_ahead(1)
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// out.sort();
+    /// assert_eq!(out, [1, 4, 9, 16]);
+    /// ```
     pub fn read_ahead(mut self, chunks: usize) -> Self {
         self.read_ahead = chunks.max(1);
         self
@@ -216,6 +343,27 @@ where
     ///
     /// `Some(Err(PoolError::NotReady))` if nothing finished in time (the stream stays usable);
     /// `Some(Err(e))` for an item that failed; `None` once every item was yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn never_ends(_: u8) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let mut it = pool.imap_unordered(never_ends, [0u8], 1);
+    /// assert_eq!(it.next_timeout(Duration::from_millis(10)), Some(Err(PoolError::NotReady)));
+    /// pool.terminate(); // fails the stuck task
+    /// assert_eq!(it.next_timeout(Duration::from_secs(60)), Some(Err(PoolError::Closed)));
+    /// assert_eq!(it.next_timeout(Duration::from_secs(60)), None);
+    /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
         self.next_until(Instant::now().checked_add(timeout))
     }

@@ -1,4 +1,7 @@
 //! [`Pool`]: Python's `multiprocessing.Pool`.
+//!
+//! Over 600 lines: the file is the one `Pool` type, whose methods each carry a runnable
+//! example.
 
 use super::async_result::AsyncResult;
 use super::core::{Config, Shared};
@@ -95,6 +98,21 @@ pub(crate) fn default_chunksize(len: usize, workers: usize) -> usize {
 
 impl Pool {
     /// A pool of `processes` workers (0 means one per CPU, Python's `processes=None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.processes(), 1);
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn new(processes: usize) -> Pool {
         let mut cfg = default_config("SpawnPool");
         cfg.processes = if processes == 0 {
@@ -122,6 +140,21 @@ impl Pool {
     /// Runs `f(args)` in each worker before its first task: Python's `initializer=`,
     /// `initargs=`. A panicking initializer breaks the pool: tasks fail with
     /// [`PoolError::Broken`] naming the message, and no worker is restarted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn setup(_tag: String) {}
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).initializer(setup, "ready".to_string());
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn initializer<A>(self, f: fn(A), args: A) -> Pool
     where
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -135,18 +168,68 @@ impl Pool {
 
     /// Replaces each worker after it has run `n` tasks (a `map` chunk counts as one):
     /// Python's `maxtasksperchild`. No task is lost or run twice across the switch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn pid(_: ()) -> u32 { std::process::id() }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).maxtasksperchild(1);
+    /// let first = pool.apply(pid, ()).unwrap();
+    /// let second = pool.apply(pid, ()).unwrap();
+    /// assert_ne!(first, second); // each task ran in a fresh worker
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn maxtasksperchild(self, n: usize) -> Pool {
         self.with(|c| c.max_tasks = Some(n.max(1) as u64))
     }
 
     /// Fails any task running longer than `timeout` with [`PoolError::Timeout`] and kills and
     /// replaces its worker (no Python twin). The clock starts when the worker takes the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn never_ends(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).task_timeout(Duration::from_millis(100));
+    /// assert_eq!(pool.apply(never_ends, ()), Err(PoolError::Timeout));
+    /// assert_eq!(pool.apply(|x: u8| x + 1, 1), Ok(2));
+    /// ```
     pub fn task_timeout(self, timeout: Duration) -> Pool {
         self.with(|c| c.task_timeout = Some(timeout))
     }
 
     /// What a worker's death does to the pool: [`OnWorkerDeath::Replace`] (the default) or
     /// Python `concurrent.futures`' [`OnWorkerDeath::Break`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{OnWorkerDeath, Pool, PoolError};
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    /// fn crash(_: ()) -> u32 { std::process::abort() }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).on_worker_death(OnWorkerDeath::Break);
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// assert!(pool.apply(crash, ()).is_err());
+    /// // The death broke the pool: later tasks are refused.
+    /// assert!(matches!(pool.apply(inc, 1), Err(PoolError::Broken(_))));
+    /// ```
     pub fn on_worker_death(self, policy: OnWorkerDeath) -> Pool {
         self.with(|c| c.on_death = policy)
     }
@@ -156,6 +239,21 @@ impl Pool {
     /// own supervisor thread makes `fork` unsound, and fork-server children are not children
     /// of this process, so the pool could neither reap them for their exit signal nor tie
     /// their life to its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{Pool, PoolError};
+    /// use spindle_process::StartMethod;
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).start_method(StartMethod::ForkServer);
+    /// assert!(matches!(pool.apply(inc, 1), Err(PoolError::Broken(_))));
+    /// let pool = Pool::new(1).start_method(StartMethod::Spawn);
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// ```
     pub fn start_method(self, method: StartMethod) -> Pool {
         self.with(|c| {
             c.refuse = match method {
@@ -170,6 +268,21 @@ impl Pool {
     /// How long an idle worker (and the supervisor) keeps polling for work before blocking
     /// (default 50 us; zero blocks at once). Polling turns a ~20 us wake-up into ~1 us when
     /// tasks come back to back, at the price of that much CPU per idle period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).spin(Duration::ZERO);
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn spin(self, spin: Duration) -> Pool {
         self.with(|c| c.spin = spin)
     }
@@ -178,6 +291,20 @@ impl Pool {
     /// running, one ready) while tasks are long or new, up to 64 while they take under 0.2 ms,
     /// so that short tasks travel in batches. Tasks already handed to a worker are no longer
     /// pending: `shutdown(cancel_futures)` cannot withdraw them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).tasks_in_flight(1);
+    /// assert_eq!(pool.map(inc, 0..4, Some(1)), Ok(vec![1, 2, 3, 4]));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn tasks_in_flight(self, n: usize) -> Pool {
         self.with(|c| c.in_flight = Some(n.max(1)))
     }
@@ -187,11 +314,34 @@ impl Pool {
     /// when the other side is polling; pipes remain for wake-ups, end of file and messages
     /// over 32 KiB either way. Turning rings off is for measurement and for systems that
     /// refuse `memfd`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1).shared_memory_rings(false);
+    /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn shared_memory_rings(self, on: bool) -> Pool {
         self.with(|c| c.rings = on)
     }
 
     /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// assert_eq!(Pool::new(3).processes(), 3);
+    /// assert!(Pool::new(0).processes() >= 1);
+    /// ```
     pub fn processes(&self) -> usize {
         self.cfg.processes
     }
@@ -201,6 +351,22 @@ impl Pool {
     }
 
     /// Pids of the live workers (empty before the first task); for diagnostics and tests.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn pid(_: ()) -> u32 { std::process::id() }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert!(pool.worker_pids().is_empty());
+    /// let pid = pool.apply(pid, ()).unwrap();
+    /// assert_eq!(pool.worker_pids(), vec![pid]);
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn worker_pids(&self) -> Vec<u32> {
         self.shared.get().map(|s| s.pids()).unwrap_or_default()
     }
@@ -260,6 +426,20 @@ impl Pool {
     /// [`PoolError::Timeout`] past the pool's task timeout; [`PoolError::Encode`] /
     /// [`PoolError::Decode`] if the arguments or result do not travel;
     /// [`PoolError::Broken`] / [`PoolError::Closed`] if the pool cannot run it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply(square, 7), Ok(49));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn apply<A, R>(&self, f: fn(A) -> R, args: A) -> Result<R, PoolError>
     where
         A: Serialize + DeserializeOwned + Send + 'static,
@@ -274,6 +454,21 @@ impl Pool {
     /// # Errors
     ///
     /// As [`apply`](Pool::apply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply_timeout(square, 7, Duration::from_secs(60)), Ok(49));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn apply_timeout<A, R>(
         &self,
         f: fn(A) -> R,
@@ -358,6 +553,20 @@ impl Pool {
     ///
     /// The first failing item's error (see [`apply`](Pool::apply)); the other items still
     /// ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.map(square, 1..=4, None), Ok(vec![1, 4, 9, 16]));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn map<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -374,6 +583,21 @@ impl Pool {
 
     /// [`map`](Pool::map) without waiting: Python's `pool.map_async`. The [`AsyncResult`]
     /// holds the whole vector, or the first error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.map_async(square, 1..=4, Some(2));
+    /// assert_eq!(r.get(None), Ok(vec![1, 4, 9, 16]));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn map_async<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -415,6 +639,20 @@ impl Pool {
     /// # Errors
     ///
     /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn add((a, b): (u32, u32)) -> u32 { a + b }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)], None), Ok(vec![3, 7]));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn starmap<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -430,6 +668,21 @@ impl Pool {
     }
 
     /// Python's `pool.starmap_async`: [`map_async`](Pool::map_async) over argument tuples.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn add((a, b): (u32, u32)) -> u32 { a + b }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.starmap_async(add, [(1, 2), (3, 4)], None);
+    /// assert_eq!(r.get(None), Ok(vec![3, 7]));
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn starmap_async<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -480,6 +733,22 @@ impl Pool {
 
     /// A lazy stream of `f` over `iter` in completion order: Python's `pool.imap_unordered`.
     /// See [`IMapUnordered`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let mut out: Vec<u64> = pool.imap_unordered(square, 1..=4u64, 2).map(Result::unwrap).collect();
+    /// out.sort();
+    /// assert_eq!(out, [1, 4, 9, 16]);
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
     pub fn imap_unordered<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -497,12 +766,46 @@ impl Pool {
 
     /// Stops accepting tasks; the accepted ones still run, then the workers leave: Python's
     /// `pool.close()`. Later submissions fail with [`PoolError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply(square, 3), Ok(9));
+    /// pool.close();
+    /// assert_eq!(pool.apply(square, 3), Err(PoolError::Closed));
+    /// pool.join().unwrap();
+    /// ```
     pub fn close(&self) {
         self.shared().close();
     }
 
     /// Kills the workers at once; unfinished results fail with [`PoolError::Closed`]:
     /// Python's `pool.terminate()`. Returns once every worker is reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn never_ends(_: ()) -> u8 {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// let r = pool.apply_async(never_ends, ());
+    /// pool.terminate();
+    /// assert_eq!(r.get(None), Err(PoolError::Closed));
+    /// pool.join().unwrap();
+    /// ```
     pub fn terminate(&self) {
         let s = self.shared();
         s.terminate();
@@ -516,6 +819,21 @@ impl Pool {
     ///
     /// [`PoolError::Broken`] with "pool is still running" if neither was called (Python
     /// raises `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::{Pool, PoolError};
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply(square, 3), Ok(9));
+    /// assert!(matches!(pool.join(), Err(PoolError::Broken(_))));
+    /// pool.close();
+    /// assert_eq!(pool.join(), Ok(()));
+    /// ```
     pub fn join(&self) -> Result<(), PoolError> {
         self.join_inner(None).map(drop)
     }
@@ -525,6 +843,21 @@ impl Pool {
     /// # Errors
     ///
     /// As [`join`](Pool::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spindle_process::pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # spindle_process::init();
+    /// let pool = Pool::new(1);
+    /// assert_eq!(pool.apply(square, 3), Ok(9));
+    /// pool.close();
+    /// assert_eq!(pool.join_timeout(Duration::from_secs(60)), Ok(true));
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool, PoolError> {
         self.join_inner(Instant::now().checked_add(timeout))
     }
