@@ -26,6 +26,8 @@ const SUITES: &[&str] = &[
 
 struct Options {
     quick: bool,
+    /// Tiny measurement times and a report under `target/`: checks the pipeline end to end.
+    smoke: bool,
     filter: Option<String>,
     python: bool,
 }
@@ -33,6 +35,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut opts = Options {
         quick: false,
+        smoke: false,
         filter: None,
         python: true,
     };
@@ -40,6 +43,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => opts.quick = true,
+            "--smoke" => {
+                opts.smoke = true;
+                opts.quick = true;
+            }
             "--no-python" => opts.python = false,
             "--filter" => {
                 let names = it
@@ -95,7 +102,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let groups = list_groups(suite)?;
         let mut cmd = cargo();
         cmd.args(["bench", "-p", "spindle-benches", "--bench", suite, "--"]);
-        if opts.quick {
+        if opts.smoke {
+            cmd.args([
+                "--warm-up-time",
+                "0.01",
+                "--measurement-time",
+                "0.05",
+                "--sample-size",
+                "10",
+            ]);
+        } else if opts.quick {
             cmd.args([
                 "--warm-up-time",
                 "0.5",
@@ -119,7 +135,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         sections.push((suite.to_string(), measurements));
     }
 
-    let out_dir = root.join("docs/bench");
+    if opts.smoke {
+        if let Some((suite, _)) = sections
+            .iter()
+            .find(|(_, ms)| !ms.iter().any(|m| m.implementation == "spindle"))
+        {
+            return Err(format!(
+                "bench smoke: suite {suite} produced no spindle result"
+            ));
+        }
+    }
+    let out_dir = if opts.smoke {
+        root.join("target/bench-smoke")
+    } else {
+        root.join("docs/bench")
+    };
     fs::create_dir_all(&out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
     let mut md = header(opts.quick, python.as_deref());
     for (suite, measurements) in &sections {
@@ -317,6 +347,11 @@ mod tests {
         let o = parse(&args).unwrap();
         assert!(o.quick && o.python);
         assert_eq!(o.filter.as_deref(), Some("sync"));
+        let smoke = parse(&["--smoke".to_string()]).unwrap();
+        assert!(
+            smoke.smoke && smoke.quick,
+            "smoke implies the Python twins' quick mode"
+        );
         assert!(parse(&["--filter".to_string()]).is_err());
         assert!(parse(&["--bogus".to_string()]).is_err());
     }

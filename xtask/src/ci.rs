@@ -58,6 +58,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "test --release (sync)",
             cargo().args(["test", "--release", "-p", "spindle-sync", "--tests"]),
         )?;
+        // The bench pipeline end to end (criterion, Python twin, report) on one suite, tiny n.
+        crate::bench::run(&["--smoke", "--filter", "sync"].map(String::from))?;
         // Each bench once, in test mode, so none rots.
         run_step(
             "benches once",

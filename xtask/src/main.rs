@@ -19,7 +19,7 @@ usage: cargo xtask <command>
 commands:
   ci                         fmt check, clippy -D warnings, tests, docs, tidy, benches once
   tidy                       source rules: //! headers, SAFETY comments, no #[ignore], layering, ...
-  bench [--quick] [--filter NAME[,NAME..]] [--no-python]
+  bench [--quick | --smoke] [--filter NAME[,NAME..]] [--no-python]
                              run the criterion suites and Python twins, write docs/bench/REPORT.md
 ";
 
