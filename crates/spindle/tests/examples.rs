@@ -78,25 +78,6 @@ fn run_example(name: &str) -> Result<(), String> {
     result
 }
 
-/// Examples declared with `required-features` in the facade's manifest: cargo builds them only
-/// when those features are on, so a missing binary is expected for them and only for them.
-fn feature_gated_examples() -> Vec<String> {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .expect("the facade's Cargo.toml");
-    let mut gated = Vec::new();
-    let mut current: Option<String> = None;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            current = None;
-        } else if let Some(name) = line.strip_prefix("name = ") {
-            current = Some(name.trim_matches('"').to_string());
-        } else if line.starts_with("required-features") {
-            gated.extend(current.clone());
-        }
-    }
-    gated
-}
-
 #[test]
 fn every_example_runs_and_exits_zero() {
     let names = example_names();
@@ -104,10 +85,8 @@ fn every_example_runs_and_exits_zero() {
         names.iter().any(|n| n == "tour"),
         "the README's demonstration exists"
     );
-    let gated = feature_gated_examples();
     let failures: Vec<String> = names
         .iter()
-        .filter(|name| examples_dir().join(name).exists() || !gated.contains(name))
         .filter_map(|name| run_example(name).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
