@@ -22,7 +22,22 @@ const SUITES: &[&str] = &[
     "pool",
     "manager",
     "asyncio",
+    "mpi",
 ];
+
+/// Suites that need a cargo feature of spindle-benches (and what the feature needs).
+const SUITE_FEATURES: &[(&str, &str)] = &[("mpi", "mpi")];
+
+/// `cargo bench` for one suite, with the feature it needs.
+fn bench_command(suite: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["bench", "-q", "-p", "spindle-benches"]);
+    if let Some((_, feature)) = SUITE_FEATURES.iter().find(|(s, _)| *s == suite) {
+        cmd.args(["--features", feature]);
+    }
+    cmd.args(["--bench", suite, "--"]);
+    cmd
+}
 
 struct Options {
     quick: bool,
@@ -73,6 +88,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .as_deref()
                 .is_none_or(|f| f.split(',').any(|name| name.trim() == *s))
         })
+        .filter(|s| {
+            let absent = if *s == "mpi" {
+                crate::mpi::missing()
+            } else {
+                Vec::new()
+            };
+            if !absent.is_empty() {
+                eprintln!(
+                    "bench: skipping the mpi suite: {} missing (see README, Open MPI)",
+                    absent.join(", ")
+                );
+            }
+            absent.is_empty()
+        })
         .collect();
     if suites.is_empty() {
         return Err(format!(
@@ -100,8 +129,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         );
         let since = SystemTime::now();
         let groups = list_groups(suite)?;
-        let mut cmd = cargo();
-        cmd.args(["bench", "-p", "spindle-benches", "--bench", suite, "--"]);
+        let mut cmd = bench_command(suite);
         if opts.smoke {
             cmd.args([
                 "--warm-up-time",
@@ -183,18 +211,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// The criterion groups a suite defines, from its `--list` output (`group/function: benchmark`).
 fn list_groups(suite: &str) -> Result<Vec<String>, String> {
-    let out = cargo()
+    let out = bench_command(suite)
         .current_dir(root())
-        .args([
-            "bench",
-            "-q",
-            "-p",
-            "spindle-benches",
-            "--bench",
-            suite,
-            "--",
-            "--list",
-        ])
+        .arg("--list")
         .output()
         .map_err(|e| format!("list {suite}: {e}"))?;
     if !out.status.success() {

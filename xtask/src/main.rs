@@ -2,11 +2,13 @@
 //!
 //! Subcommands, one file each:
 //! - `ci` ([`ci`]): everything CI checks, in order; exits non-zero on the first failure.
+//! - Open MPI for the `spindle-mpi` steps of `ci` ([`mpi`]).
 //! - `tidy` ([`tidy`]): source rules compilers do not check; also a `#[test]`.
 //! - `bench` ([`mod@bench`]): criterion suites + Python twins, then `docs/bench/REPORT.md` ([`report`]).
 
 mod bench;
 mod ci;
+mod mpi;
 mod report;
 mod tidy;
 
@@ -17,7 +19,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                         fmt check, clippy -D warnings, tests, docs, tidy, benches once
+  ci [--fast] [--no-mpi]     fmt check, clippy -D warnings, tests (MPI ones under mpirun), docs,
+                             tidy, benches once; installs Open MPI when CI is set
   tidy                       source rules: //! headers, SAFETY comments, no #[ignore], layering, ...
   bench [--quick | --smoke] [--filter NAME[,NAME..]] [--no-python]
                              run the criterion suites and Python twins, write docs/bench/REPORT.md

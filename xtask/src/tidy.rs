@@ -73,6 +73,7 @@ fn check(root: &Path) -> Vec<Finding> {
         if in_src {
             check_header(&path, &text, &mut out);
             check_library_macros(&path, &text, &mut out);
+            check_doc_examples(&path, &text, &mut out);
         }
         check_unsafe(&path, &text, &mut out);
         check_test_attributes(&path, &text, &mut out);
@@ -311,6 +312,111 @@ fn check_ci_workflow(root: &Path, out: &mut Vec<Finding>) {
     }
 }
 
+/// Keywords that, after `pub `, open a public item that needs a doc example. (`pub mod` has
+/// its `//!` docs, `pub use` re-exports an item documented where it is defined.)
+const PUB_ITEMS: &[&str] = &[
+    "fn ",
+    "unsafe fn ",
+    "const fn ",
+    "const unsafe fn ",
+    "async fn ",
+    "unsafe trait ",
+    "struct ",
+    "enum ",
+    "trait ",
+    "type ",
+    "const ",
+    "static ",
+];
+
+/// Most lines one attribute of a public item spreads over.
+const MAX_ATTRIBUTE_LINES: usize = 10;
+
+/// The opt-out marker, written `// tidy: no-example (<reason>)` directly above the doc comment.
+const NO_EXAMPLE: &str = "// tidy: no-example";
+
+/// Rule 9: every public item in library code has a doc comment with a code example (a "```"
+/// fence in its `///` block), or the opt-out `// tidy: no-example (<reason>)` just above the
+/// doc comment. `pub(crate)`/`pub(super)` items, trait impl methods (no `pub`), fields,
+/// variants and `pub use` are not items here; items in private modules are still checked.
+fn check_doc_examples(path: &Path, text: &str, out: &mut Vec<Finding>) {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix("pub ") else {
+            continue;
+        };
+        if !PUB_ITEMS.iter().any(|kw| rest.starts_with(kw)) {
+            continue;
+        }
+        match doc_example(&lines, i) {
+            DocExample::Present | DocExample::OptedOut => {}
+            DocExample::Missing => out.push(finding(
+                path,
+                i + 1,
+                "public item without a doc example — add a runnable example to its doc comment",
+            )),
+            DocExample::OptOutWithoutReason(at) => out.push(finding(
+                path,
+                at + 1,
+                "`// tidy: no-example` without a reason — write `// tidy: no-example (<why an example makes no sense>)`",
+            )),
+        }
+    }
+}
+
+/// What the doc comment above an item says about examples.
+enum DocExample {
+    Present,
+    OptedOut,
+    Missing,
+    /// The opt-out marker on this line (0-based) gives no `(<reason>)`.
+    OptOutWithoutReason(usize),
+}
+
+/// Walks up from the item at `at` over its `///` lines and attributes (also spread over several
+/// lines, or passed into a macro as `$(#[$doc:meta])*`) to an opt-out marker above them.
+fn doc_example(lines: &[&str], at: usize) -> DocExample {
+    let mut i = at;
+    let mut fence = false;
+    while i > 0 {
+        i -= 1;
+        let t = lines[i].trim();
+        if let Some(doc) = t.strip_prefix("///") {
+            fence |= doc.trim_start().starts_with("```");
+        } else if t.starts_with("#[") || t.starts_with("$(#[") {
+            // An attribute between the doc comment and the item: look past it.
+        } else if t.ends_with(']') {
+            // The last line of an attribute spread over lines: go up to its `#[`.
+            let from = i.saturating_sub(MAX_ATTRIBUTE_LINES);
+            match (from..i).rev().find(|&j| lines[j].trim().starts_with("#[")) {
+                Some(open) if (open..i).all(|j| !lines[j].trim().starts_with("///")) => i = open,
+                _ => break,
+            }
+        } else if let Some(reason) = t.strip_prefix(NO_EXAMPLE) {
+            if fence {
+                break;
+            }
+            let reason = reason.trim();
+            let given = reason.len() > 2
+                && reason.starts_with('(')
+                && reason.ends_with(')')
+                && !reason[1..reason.len() - 1].trim().is_empty();
+            return if given {
+                DocExample::OptedOut
+            } else {
+                DocExample::OptOutWithoutReason(i)
+            };
+        } else {
+            break;
+        }
+    }
+    if fence {
+        DocExample::Present
+    } else {
+        DocExample::Missing
+    }
+}
+
 /// Lines that are code, not comments (a rough cut: whole-line comments are skipped).
 fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
@@ -465,6 +571,130 @@ mod tests {
         let mut out = Vec::new();
         check_sleeps(Path::new("lib.rs"), "thread::sleep(d);\n", false, &mut out);
         assert!(out.is_empty(), "library code may sleep (a Timer does)");
+    }
+
+    /// Lines of the doc-example findings for `src`, with the message's first word.
+    fn doc_example_findings(src: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        check_doc_examples(Path::new("lib.rs"), src, &mut out);
+        out.into_iter()
+            .map(|f| {
+                (
+                    f.line,
+                    f.message.split(' ').next().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn public_items_need_a_doc_example() {
+        let src = "\
+/// Has one.
+///
+/// ```
+/// f();
+/// ```
+pub fn with_example() {}
+/// Summary only.
+pub fn without_example() {}
+pub struct Undocumented;
+/// Has one, behind attributes.
+///
+/// ```
+/// let _ = S;
+/// ```
+#[must_use]
+#[allow(
+    clippy::new_without_default,
+    reason = \"spread over lines\"
+)]
+pub const fn behind_attributes() -> u8 { 1 }
+#[derive(Debug)]
+/// Attribute first, no example.
+pub enum E { A, B }
+/// No example.
+///
+/// # Safety
+/// None.
+pub unsafe fn u() {}
+/// No example.
+pub async fn a() {}
+/// No example.
+pub const C: u8 = 1;
+/// No example.
+pub static S: u8 = 1;
+/// No example.
+pub type T = u8;
+/// No example.
+pub trait Tr {}
+pub(crate) fn crate_private() {}
+pub(super) struct SuperPrivate;
+pub use other::Thing;
+pub mod module;
+/// Fields are not items.
+///
+/// ```
+/// ```
+pub struct Fields {
+    pub fn_count: u8,
+    pub type_id: u8,
+}
+impl Tr for Fields {
+    fn from_trait(&self) {}
+}
+impl Fields {
+    /// A method without one.
+    pub fn method(&self) {}
+    pub(crate) fn helper(&self) {}
+}
+";
+        let found = doc_example_findings(src);
+        let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, vec![8, 9, 23, 28, 30, 32, 34, 36, 38, 56]);
+        assert!(found.iter().all(|(_, word)| word == "public"));
+    }
+
+    #[test]
+    fn a_doc_example_does_not_cover_the_next_item() {
+        let src = "/// One.\n///\n/// ```\n/// ```\npub fn one() {}\npub fn two() {}\n";
+        let lines: Vec<usize> = doc_example_findings(src).iter().map(|f| f.0).collect();
+        assert_eq!(lines, vec![6]);
+    }
+
+    #[test]
+    fn the_opt_out_needs_a_reason() {
+        let src = "\
+// tidy: no-example (a marker type: nothing to call)
+/// A marker.
+pub struct Marker;
+// tidy: no-example
+/// No reason given.
+pub struct NoReason;
+// tidy: no-example ()
+/// An empty reason.
+pub struct EmptyReason;
+macro_rules! item {
+    ($(#[$doc:meta])* $name:ident) => {
+        // tidy: no-example (each invocation carries the example)
+        $(#[$doc])*
+        pub struct $name;
+    };
+}
+// tidy: no-example (not directly above the doc comment)
+
+/// Separated by a blank line.
+pub struct Separated;
+";
+        let found = doc_example_findings(src);
+        assert_eq!(
+            found,
+            vec![
+                (4, "`//".to_string()),
+                (7, "`//".to_string()),
+                (20, "public".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -170,6 +170,7 @@ where
 
 macro_rules! gather_tuple {
     ($(#[$doc:meta])* $name:ident; $($F:ident $f:ident),+) => {
+        // tidy: no-example (the doc comment, example included, comes from each invocation)
         $(#[$doc])*
         pub async fn $name<$($F: Future),+>($($f: $F),+) -> ($($F::Output,)+) {
             $(let mut $f = std::pin::pin!(MaybeDone::Pending($f));)+

@@ -385,6 +385,7 @@ impl<T> fmt::Debug for QueueStream<'_, T> {
 
 macro_rules! queue_type {
     ($(#[$doc:meta])* $name:ident, $store:ident, [$($bound:tt)*]) => {
+        // tidy: no-example (the doc comment, example included, comes from each invocation)
         $(#[$doc])*
         pub struct $name<T> {
             core: Core<T, $store<T>>,

@@ -11,6 +11,19 @@ use std::task::{Poll, Waker};
 use crate::stream_io::StreamIo;
 
 /// The default buffer limit, as Python's `asyncio.streams._DEFAULT_LIMIT` (64 KiB).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_async::{run, StreamReader, DEFAULT_LIMIT};
+///
+/// assert_eq!(DEFAULT_LIMIT, 65_536);
+/// run(async {
+///     let r = StreamReader::new(DEFAULT_LIMIT);
+///     r.feed_data(b"line\n");
+///     assert_eq!(r.readline().await.unwrap(), b"line\n");
+/// });
+/// ```
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// Bytes read from the transport at once, at least.

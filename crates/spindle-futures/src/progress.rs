@@ -149,11 +149,36 @@ impl<I> Progress<I> {
     }
 
     /// The bar this iterator drives (to read its position, set a message or a prefix).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::progress::{ProgressBar, ProgressExt};
+    ///
+    /// let mut it = (0..3).progress_with(ProgressBar::hidden());
+    /// it.bar().set_message("squaring");
+    /// assert_eq!(it.next(), Some(0));
+    /// assert_eq!(it.bar().position(), 1);
+    /// assert_eq!(it.bar().message(), "squaring");
+    /// ```
     pub fn bar(&self) -> &ProgressBar {
         &self.bar
     }
 
     /// Gives back the inner iterator and the bar, unfinished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::progress::{ProgressBar, ProgressExt};
+    ///
+    /// let mut it = (0..3).progress_with(ProgressBar::hidden());
+    /// assert_eq!(it.next(), Some(0));
+    /// let (rest, bar) = it.into_parts();
+    /// assert_eq!(rest.collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(bar.position(), 1);
+    /// assert!(!bar.is_finished());
+    /// ```
     pub fn into_parts(self) -> (I, ProgressBar) {
         (self.iter, self.bar)
     }

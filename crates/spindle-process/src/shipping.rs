@@ -11,16 +11,18 @@
 //!
 //! The pieces are public so that process pools and `spindle-mpi` reuse them: build a [`Call`]
 //! in the client, move its bytes, [`Call::invoke`] it in the worker, and decode the reply with
-//! [`decode_result`]. For many calls of one function (a chunk of a pool's `map`),
+//! [`decode_result`] (a worker's own replies go through [`encode_result`]). For many calls of one function (a chunk of a pool's `map`),
 //! [`encode_batch_into`] writes one [`BatchToken`] and the arguments as one `Vec<A>`,
 //! [`invoke_batch`] runs each item under `catch_unwind` (a panic fails only its item) and
 //! [`decode_batch`] returns one `Result<R, ItemError>` per item. Python has no twin of this
 //! module (pickle does it by qualified name).
 
 mod batch;
+mod build_id;
 
 pub(crate) use batch::panic_message;
 pub use batch::{decode_batch, encode_batch_into, invoke_batch, BatchToken, ItemError};
+pub use build_id::BuildId;
 
 use crate::codec::{self, CodecError};
 use serde::de::DeserializeOwned;
@@ -28,74 +30,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
-
-/// Identifies the executable file a process runs: device, inode, size and modification time
-/// of `/proc/self/exe`.
-///
-/// Two processes with equal build ids run the same bytes, so a function's offset means the
-/// same code in both. Rebuilding the program changes at least the modification time.
-///
-/// # Examples
-///
-/// ```
-/// use spindle_process::shipping::{BuildId, FnToken};
-///
-/// fn id(x: u8) -> u8 { x }
-/// assert_eq!(FnToken::of(id).unwrap().build_id(), BuildId::current());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct BuildId {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i64,
-}
-
-impl BuildId {
-    /// The build id of the running executable (computed once per process).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle_process::shipping::BuildId;
-    ///
-    /// assert_eq!(BuildId::current(), BuildId::current());
-    /// ```
-    pub fn current() -> BuildId {
-        static ID: OnceLock<BuildId> = OnceLock::new();
-        *ID.get_or_init(|| {
-            use std::os::unix::fs::MetadataExt;
-            match std::fs::metadata("/proc/self/exe") {
-                Ok(m) => BuildId {
-                    dev: m.dev(),
-                    ino: m.ino(),
-                    size: m.size(),
-                    mtime_ns: m
-                        .mtime()
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(m.mtime_nsec()),
-                },
-                // Without /proc nothing can be checked; an all-zero id matches only itself.
-                Err(_) => BuildId {
-                    dev: 0,
-                    ino: 0,
-                    size: 0,
-                    mtime_ns: 0,
-                },
-            }
-        })
-    }
-}
-
-impl fmt::Display for BuildId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:x}:{:x}/{}b@{}",
-            self.dev, self.ino, self.size, self.mtime_ns
-        )
-    }
-}
 
 /// Why a function or its arguments could not be shipped or run.
 ///
@@ -107,7 +41,7 @@ impl fmt::Display for BuildId {
 /// let r = decode_result::<u64>(&[]); // no bytes: not a u64
 /// assert!(matches!(r, Err(ShipError::Decode(_))));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ShipError {
     /// The token was made by a different executable than the one running it.
     #[error("function was shipped from a different executable (sender {sender}, worker {worker})")]
@@ -450,6 +384,25 @@ pub fn decode_result<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, ShipError> 
     Ok(codec::decode(bytes)?)
 }
 
+/// Encodes a value the way [`Call::invoke`] encodes results, for a worker that replies with
+/// something of its own (an error report, say); [`decode_result`] reads it back.
+///
+/// # Errors
+///
+/// [`ShipError::Encode`] if `value` does not serialise.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::shipping::{decode_result, encode_result, ShipError};
+///
+/// let bytes = encode_result(&ShipError::UnknownFunction).unwrap();
+/// assert_eq!(decode_result::<ShipError>(&bytes).unwrap(), ShipError::UnknownFunction);
+/// ```
+pub fn encode_result<R: Serialize>(value: &R) -> Result<Vec<u8>, ShipError> {
+    Ok(codec::encode(value)?)
+}
+
 /// A typed handle to a shippable function, for APIs that keep `A` and `R` in their types.
 ///
 /// # Examples
@@ -557,7 +510,7 @@ mod tests {
     #[test]
     fn other_build_is_refused() {
         let mut c = Call::new(square, &9).unwrap();
-        c.token.build.mtime_ns += 1;
+        c.token.build = c.token.build.altered();
         // SAFETY: the token is refused before any address is used.
         let err = unsafe { c.invoke() }.unwrap_err();
         assert!(matches!(err, ShipError::BuildMismatch { .. }));

@@ -76,3 +76,16 @@ fn asyncio() {
     });
     assert_eq!(out, 42);
 }
+
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi() {
+    use spindle::mpi::{MpiError, MpiPoolExecutor};
+    // Starting MPI needs mpirun; the re-export is checked through the types and the error
+    // a plain run gets.
+    let builder = MpiPoolExecutor::builder().max_workers(2);
+    assert!(format!("{builder:?}").contains("max_workers"));
+    assert!(MpiError::NoWorkers { size: 1 }
+        .to_string()
+        .contains("mpirun"));
+}

@@ -35,6 +35,8 @@ use std::time::Duration;
 /// assert_eq!(r.get(Some(Duration::from_secs(30))), Ok(49));
 /// assert!(r.ready());
 /// assert_eq!(r.successful(), Some(true));
+/// pool.close();
+/// pool.join().unwrap();
 /// ```
 pub struct AsyncResult<R> {
     fut: Future<R>,
@@ -76,6 +78,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// r.wait();
     /// assert!(r.ready());
     /// assert_eq!(r.get(None), Ok(9));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn wait(&self) {
         let _ = self.fut.exception();
@@ -152,6 +156,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// bad.wait();
     /// assert_eq!(good.successful(), Some(true));
     /// assert_eq!(bad.successful(), Some(false));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn successful(&self) -> Option<bool> {
         if !self.fut.done() {
@@ -180,6 +186,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// let other = r.clone();
     /// assert_eq!(r.into_result(), Ok(25));
     /// assert_eq!(other.get(None), Err(PoolError::Closed));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn into_result(self) -> Result<R, PoolError> {
         self.fut
@@ -206,6 +214,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// let r = pool.apply_async(square, 4).callback(move |v| tx.send(*v).unwrap());
     /// assert_eq!(rx.recv().unwrap(), 16);
     /// assert_eq!(r.get(None), Ok(16));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn callback<F>(self, f: F) -> Self
     where
@@ -238,6 +248,8 @@ impl<R: Send + 'static> AsyncResult<R> {
     /// let (tx, rx) = channel();
     /// let _r = pool.apply_async(fail, ()).error_callback(move |e| tx.send(e.clone()).unwrap());
     /// assert_eq!(rx.recv().unwrap(), PoolError::Panicked("boom".into()));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn error_callback<F>(self, f: F) -> Self
     where

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 ///     .task_timeout(Duration::from_secs(60))
 ///     .build();
 /// assert_eq!(pool.submit(inc, 1).into_result(), Ok(2));
+/// pool.shutdown(true, false);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ProcessPoolBuilder {
@@ -47,8 +48,10 @@ impl ProcessPoolBuilder {
     /// ```
     /// use spindle_process::pool::ProcessPoolExecutor;
     ///
-    /// let pool = ProcessPoolExecutor::builder().max_workers(3).build();
-    /// assert_eq!(pool.max_workers(), 3);
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(2).build();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// pool.shutdown(true, false);
     /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.cfg.processes = if n == 0 { crate::cpu_count() } else { n };
@@ -366,8 +369,10 @@ impl ProcessPoolExecutor {
     /// ```
     /// use spindle_process::pool::ProcessPoolExecutor;
     ///
+    /// # spindle_process::init();
     /// let pool = ProcessPoolExecutor::builder().max_workers(2).build();
     /// assert_eq!(pool.max_workers(), 2);
+    /// pool.shutdown(true, false);
     /// ```
     pub fn max_workers(&self) -> usize {
         self.workers
@@ -478,6 +483,7 @@ impl ProcessPoolExecutor {
     /// let fut = pool.submit_with_timeout(stuck, (), Duration::from_millis(100));
     /// let err = fut.exception().unwrap();
     /// assert_eq!(PoolError::from_future_error(&err), PoolError::Timeout);
+    /// pool.shutdown(true, false);
     /// ```
     pub fn submit_with_timeout<A, R>(&self, f: fn(A) -> R, args: A, timeout: Duration) -> Future<R>
     where

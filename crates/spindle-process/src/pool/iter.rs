@@ -60,6 +60,8 @@ impl<I: Iterator> Iterator for Chunks<I> {
 /// let pool = Pool::new(1);
 /// let out: Result<Vec<u64>, _> = pool.imap(square, 1..=4u64, 2).collect();
 /// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+/// pool.close();
+/// pool.join().unwrap();
 /// ```
 pub struct IMap<'a, I: Iterator, R> {
     inner: Map<'a, Chunks<I>, Vec<Result<R, PoolError>>>,
@@ -102,6 +104,7 @@ impl<'a, I: Iterator, R> IMap<'a, I, R> {
     /// let mut it = pool.imap(never_ends, [0u8], 1).timeout(Duration::from_millis(100));
     /// assert_eq!(it.next(), Some(Err(PoolError::NotReady)));
     /// assert!(it.next().is_none());
+    /// pool.terminate();
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
@@ -121,6 +124,8 @@ impl<'a, I: Iterator, R> IMap<'a, I, R> {
     /// let pool = Pool::new(1);
     /// let out: Result<Vec<u64>, _> = pool.imap(square, 1..=4u64, 1).read_ahead(1).collect();
     /// assert_eq!(out, Ok(vec![1, 4, 9, 16]));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn read_ahead(mut self, chunks: usize) -> Self {
         self.inner = self.inner.read_ahead(chunks);
@@ -252,6 +257,8 @@ impl<I: Iterator, R> Iterator for ExecutorMap<'_, I, R> {
 /// let mut out: Vec<u64> = pool.imap_unordered(square, 1..=4u64, 1).map(Result::unwrap).collect();
 /// out.sort();
 /// assert_eq!(out, [1, 4, 9, 16]);
+/// pool.close();
+/// pool.join().unwrap();
 /// ```
 pub struct IMapUnordered<I: Iterator, A, R> {
     shared: Arc<Shared>,
@@ -316,6 +323,8 @@ where
     ///     .collect();
     /// out.sort();
     /// assert_eq!(out, [1, 4, 9, 16]);
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn read_ahead(mut self, chunks: usize) -> Self {
         self.read_ahead = chunks.max(1);

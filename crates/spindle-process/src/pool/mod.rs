@@ -77,12 +77,22 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use spindle_process::pool::{OnWorkerDeath, ProcessPoolExecutor};
+/// use spindle_process::pool::{OnWorkerDeath, PoolError, ProcessPoolExecutor};
+///
+/// fn crash(_: ()) -> u8 { std::process::abort() }
+/// fn inc(x: u8) -> u8 { x + 1 }
 ///
 /// # spindle_process::init();
+/// assert_eq!(OnWorkerDeath::default(), OnWorkerDeath::Replace);
 /// // Python's behaviour: the first death breaks the executor.
-/// let strict = ProcessPoolExecutor::builder().on_worker_death(OnWorkerDeath::Break).build();
-/// # drop(strict);
+/// let strict = ProcessPoolExecutor::builder()
+///     .max_workers(1)
+///     .on_worker_death(OnWorkerDeath::Break)
+///     .build();
+/// let err = strict.submit(crash, ()).exception().unwrap();
+/// assert!(matches!(PoolError::from_future_error(&err), PoolError::WorkerDied { .. }));
+/// assert!(strict.submit(inc, 1).exception().is_some()); // broken: refused
+/// strict.shutdown(true, false);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnWorkerDeath {

@@ -207,6 +207,8 @@ impl Pool {
     /// let pool = Pool::new(1).task_timeout(Duration::from_millis(100));
     /// assert_eq!(pool.apply(never_ends, ()), Err(PoolError::Timeout));
     /// assert_eq!(pool.apply(|x: u8| x + 1, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn task_timeout(self, timeout: Duration) -> Pool {
         self.with(|c| c.task_timeout = Some(timeout))
@@ -229,6 +231,7 @@ impl Pool {
     /// assert!(pool.apply(crash, ()).is_err());
     /// // The death broke the pool: later tasks are refused.
     /// assert!(matches!(pool.apply(inc, 1), Err(PoolError::Broken(_))));
+    /// pool.terminate();
     /// ```
     pub fn on_worker_death(self, policy: OnWorkerDeath) -> Pool {
         self.with(|c| c.on_death = policy)
@@ -249,10 +252,13 @@ impl Pool {
     /// fn inc(x: u32) -> u32 { x + 1 }
     ///
     /// # spindle_process::init();
-    /// let pool = Pool::new(1).start_method(StartMethod::ForkServer);
-    /// assert!(matches!(pool.apply(inc, 1), Err(PoolError::Broken(_))));
+    /// let refused = Pool::new(1).start_method(StartMethod::ForkServer);
+    /// assert!(matches!(refused.apply(inc, 1), Err(PoolError::Broken(_))));
+    /// refused.terminate();
     /// let pool = Pool::new(1).start_method(StartMethod::Spawn);
     /// assert_eq!(pool.apply(inc, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn start_method(self, method: StartMethod) -> Pool {
         self.with(|c| {
@@ -339,8 +345,9 @@ impl Pool {
     /// ```
     /// use spindle_process::pool::Pool;
     ///
-    /// assert_eq!(Pool::new(3).processes(), 3);
-    /// assert!(Pool::new(0).processes() >= 1);
+    /// # spindle_process::init();
+    /// assert_eq!(Pool::new(2).processes(), 2);
+    /// assert!(Pool::new(0).processes() >= 1); // one per CPU
     /// ```
     pub fn processes(&self) -> usize {
         self.cfg.processes
@@ -500,6 +507,8 @@ impl Pool {
     /// let r = pool.apply_async(shout, "hi".to_string()).callback(move |v| tx.send(v.clone()).unwrap());
     /// assert_eq!(rx.recv().unwrap(), "HI");
     /// assert!(r.ready());
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn apply_async<A, R>(&self, f: fn(A) -> R, args: A) -> AsyncResult<R>
     where
@@ -529,6 +538,8 @@ impl Pool {
     /// assert_eq!(r.get(None), Err(PoolError::Timeout));
     /// // Its worker was killed and replaced; the pool goes on.
     /// assert_eq!(pool.apply(|x: u8| x + 1, 1), Ok(2));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn apply_async_timeout<A, R>(
         &self,
@@ -716,6 +727,8 @@ impl Pool {
     /// assert_eq!(out[0], Ok(1));
     /// assert_eq!(out[1], Err(PoolError::Panicked("3 is odd".into())));
     /// assert_eq!(out[2], Ok(4));
+    /// pool.close();
+    /// pool.join().unwrap();
     /// ```
     pub fn imap<A, R, I>(
         &self,

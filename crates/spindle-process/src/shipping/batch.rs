@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn batch_of_other_build_is_refused() {
         let mut token = BatchToken::of(square).unwrap();
-        token.build.mtime_ns += 1;
+        token.build = token.build.altered();
         let mut call = codec::encode(&token).unwrap();
         codec::encode_into(&[1u64][..], &mut call).unwrap();
         // SAFETY: the token is refused before any address is used.

@@ -11,7 +11,8 @@
 //!   blocks) and [`futex`] (wait/wake on a `u32` shared between processes);
 //! - the resource tracker process: [`tracker`];
 //! - manager sockets: [`socket`] (private directory, random key, Unix stream sockets);
-//! - pool workers' allocator setting: [`keep_freed_memory`].
+//! - pool workers' allocator setting: [`keep_freed_memory`];
+//! - the program's identity for function shipping: [`gnu_build_id`].
 //!
 //! Only Linux is implemented: the process-shared locks need the futex system call and spawn needs
 //! `/proc/self/exe`. Other targets fail to compile with a clear message rather than half-working.

@@ -10,6 +10,24 @@ use parking_lot::RwLock;
 use super::thread_info::ThreadInfo;
 
 /// The signature of a thread exception hook.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use spindle_sync::threading::{set_excepthook, ExceptHook, ExceptHookArgs, Thread};
+///
+/// static PANICS: AtomicUsize = AtomicUsize::new(0);
+/// fn count(_: &ExceptHookArgs<'_>) {
+///     PANICS.fetch_add(1, Ordering::SeqCst);
+/// }
+/// let hook: ExceptHook = count;
+/// let previous = set_excepthook(hook);
+/// let t = Thread::builder().spawn(|| -> () { panic!("counted") }).unwrap();
+/// assert!(t.join().is_err());
+/// set_excepthook(previous);
+/// assert_eq!(PANICS.load(Ordering::SeqCst), 1);
+/// ```
 pub type ExceptHook = fn(&ExceptHookArgs<'_>);
 
 /// What a thread exception hook is told: Python's `threading.ExceptHookArgs`.

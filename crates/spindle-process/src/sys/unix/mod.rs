@@ -5,11 +5,13 @@ pub(crate) mod shm;
 pub(crate) mod socket;
 pub(crate) mod tracker;
 
+mod build_note;
 mod fd;
 mod malloc;
 mod spawn;
 mod wait;
 
+pub(crate) use build_note::gnu_build_id;
 pub(crate) use fd::*;
 pub(crate) use malloc::*;
 pub(crate) use spawn::*;

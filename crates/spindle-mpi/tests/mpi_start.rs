@@ -1,0 +1,71 @@
+//! Starting the pool: what a plain run (one rank, no mpirun) gets, that MPI starts only once,
+//! and that on a job of 3 ranks `max_workers(1)` uses one worker and the job still ends when
+//! the pool drops (the unused rank was told to exit). Started by `cargo test`, it checks the
+//! one-rank errors itself, then relaunches itself under `mpirun -n 3`.
+
+mod support;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use spindle_mpi::{MpiError, MpiPoolExecutor};
+use support::Check;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn double(x: i64) -> i64 {
+    2 * x
+}
+
+fn a_single_rank_gets_no_workers_then_already_initialized() {
+    let err = MpiPoolExecutor::start().unwrap_err();
+    assert_eq!(err, MpiError::NoWorkers { size: 1 });
+    assert!(err.to_string().contains("mpirun -n 3"), "{err}");
+    // MPI starts once per process.
+    let again = MpiPoolExecutor::start().unwrap_err();
+    assert_eq!(again, MpiError::AlreadyInitialized);
+    println!("test a_single_rank_gets_no_workers_then_already_initialized ... ok");
+}
+
+fn max_workers_limits_the_ranks_used(pool: &MpiPoolExecutor) {
+    assert_eq!(pool.max_workers(), 1);
+    assert_eq!(pool.workers()[0].rank, 1);
+    let out: Vec<i64> = pool
+        .map(double, 0..10, 3)
+        .timeout(PATIENCE)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, (0..10).map(double).collect::<Vec<_>>());
+    assert_eq!(pool.stats().workers.len(), 1);
+}
+
+fn shutdown_without_waiting_still_finishes_the_queue(pool: &MpiPoolExecutor) {
+    let futures: Vec<_> = (0..10).map(|i| pool.submit(double, i)).collect();
+    pool.shutdown(false, false);
+    for (i, f) in futures.iter().enumerate() {
+        assert_eq!(f.result_timeout(PATIENCE), Ok(2 * i as i64));
+    }
+}
+
+fn main() -> ExitCode {
+    if !support::under_mpirun() {
+        a_single_rank_gets_no_workers_then_already_initialized();
+        return support::relaunch(3);
+    }
+    let pool = MpiPoolExecutor::builder()
+        .max_workers(1)
+        .tasks_in_flight(1)
+        .start()
+        .expect("a pool on 3 ranks");
+    let checks: &[Check<MpiPoolExecutor>] = &[
+        (
+            "max_workers_limits_the_ranks_used",
+            max_workers_limits_the_ranks_used,
+        ),
+        (
+            "shutdown_without_waiting_still_finishes_the_queue",
+            shutdown_without_waiting_still_finishes_the_queue,
+        ),
+    ];
+    support::run_checks(&pool, checks)
+}
