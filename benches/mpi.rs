@@ -15,55 +15,11 @@ use spindle::mpi::launch::{mpirun_command, under_mpirun};
 use spindle::mpi::MpiPoolExecutor;
 use spindle::multiprocessing::pool::ProcessPoolExecutor;
 
+mod workloads;
+use workloads::{count_primes, noop, ranges, warm_executor, PRIME_BASE, PRIME_COUNT};
+
 /// Tasks in the throughput group.
 const THROUGHPUT_TASKS: u64 = 10_000;
-/// Numbers checked for primality, from `PRIME_BASE`, in `PRIME_CHUNKS` tasks (as pool.rs).
-const PRIME_COUNT: u64 = 40_000;
-const PRIME_BASE: u64 = 10_000_000;
-const PRIME_CHUNKS: u64 = 16;
-
-fn noop(x: u64) -> u64 {
-    x
-}
-
-fn is_prime(n: u64) -> bool {
-    if n < 2 {
-        return false;
-    }
-    let mut d = 2;
-    while d * d <= n {
-        if n.is_multiple_of(d) {
-            return false;
-        }
-        d += 1;
-    }
-    true
-}
-
-/// Primes in `[lo, hi)`.
-fn count_primes((lo, hi): (u64, u64)) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
-
-fn ranges() -> Vec<(u64, u64)> {
-    let step = PRIME_COUNT / PRIME_CHUNKS;
-    (0..PRIME_CHUNKS)
-        .map(|i| (PRIME_BASE + i * step, PRIME_BASE + (i + 1) * step))
-        .collect()
-}
-
-fn process_pool(workers: usize) -> ProcessPoolExecutor {
-    let ex = ProcessPoolExecutor::builder().max_workers(workers).build();
-    // Start the workers outside the measurement.
-    for f in (0..4 * workers as u64)
-        .map(|i| ex.submit(noop, i))
-        .collect::<Vec<_>>()
-    {
-        f.into_result().unwrap();
-    }
-    ex
-}
-
 fn round_trip(c: &mut Criterion, mpi: &MpiPoolExecutor, procs: &ProcessPoolExecutor) {
     let mut g = c.benchmark_group("mpi_round_trip");
     g.bench_function("spindle", |b| {
@@ -186,7 +142,7 @@ fn main() -> ExitCode {
     if mpi.max_workers() == 1 {
         primes(&mut c, &mpi, "spindle_1_rank", None);
     } else {
-        let procs = process_pool(mpi.max_workers());
+        let procs = warm_executor(mpi.max_workers());
         round_trip(&mut c, &mpi, &procs);
         throughput(&mut c, &mpi, &procs);
         primes(&mut c, &mpi, "spindle", Some(&procs));

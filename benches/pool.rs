@@ -5,68 +5,23 @@
 //! `spindle::multiprocessing::init()` before criterion looks at the arguments.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use spindle::multiprocessing::pool::{ByteBuf, Pool, ProcessPoolExecutor};
+use spindle::multiprocessing::pool::{ByteBuf, Pool};
 use std::hint::black_box;
 use std::time::Duration;
+
+mod workloads;
+use workloads::{count_primes, noop, ranges, warm_executor as executor, PRIME_BASE, PRIME_COUNT};
 
 /// Tasks in the throughput group (Python's reference figure is for 2 x 10^4).
 const THROUGHPUT_TASKS: u64 = 20_000;
 /// Items in the map groups.
 const MAP_ITEMS: u64 = 10_000;
-/// Numbers checked for primality in the CPU-bound groups, from `PRIME_BASE`.
-const PRIME_COUNT: u64 = 40_000;
-const PRIME_BASE: u64 = 10_000_000;
-/// Chunks the prime range is split into.
-const PRIME_CHUNKS: u64 = 16;
-
-fn noop(_: u64) -> u64 {
-    0
-}
-
 fn payload_len(v: Vec<u8>) -> usize {
     v.len()
 }
 
 fn bytebuf_len(v: ByteBuf) -> usize {
     v.len()
-}
-
-fn is_prime(n: u64) -> bool {
-    if n < 2 {
-        return false;
-    }
-    let mut d = 2;
-    while d * d <= n {
-        if n.is_multiple_of(d) {
-            return false;
-        }
-        d += 1;
-    }
-    true
-}
-
-/// Primes in `[lo, hi)`.
-fn count_primes((lo, hi): (u64, u64)) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
-
-fn ranges() -> Vec<(u64, u64)> {
-    let step = PRIME_COUNT / PRIME_CHUNKS;
-    (0..PRIME_CHUNKS)
-        .map(|i| (PRIME_BASE + i * step, PRIME_BASE + (i + 1) * step))
-        .collect()
-}
-
-fn executor(workers: usize) -> ProcessPoolExecutor {
-    let ex = ProcessPoolExecutor::builder().max_workers(workers).build();
-    // Start the workers outside the measurement.
-    for f in (0..4 * workers as u64)
-        .map(|i| ex.submit(noop, i))
-        .collect::<Vec<_>>()
-    {
-        f.into_result().unwrap();
-    }
-    ex
 }
 
 fn warm_pool(workers: usize) -> Pool {

@@ -11,48 +11,12 @@ import json
 import os
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import PRIME_BASE, PRIME_COUNT, best_of, count_primes, noop, ranges  # noqa: E402
 
 THROUGHPUT_TASKS = 10_000
-PRIME_COUNT = 40_000
-PRIME_BASE = 10_000_000
-PRIME_CHUNKS = 16
 QUICK = "--quick" in sys.argv
-
-
-def noop(x):
-    return x
-
-
-def is_prime(n):
-    if n < 2:
-        return False
-    d = 2
-    while d * d <= n:
-        if n % d == 0:
-            return False
-        d += 1
-    return True
-
-
-def count_primes(bounds):
-    lo, hi = bounds
-    return sum(1 for n in range(lo, hi) if is_prime(n))
-
-
-def ranges():
-    step = PRIME_COUNT // PRIME_CHUNKS
-    return [(PRIME_BASE + i * step, PRIME_BASE + (i + 1) * step) for i in range(PRIME_CHUNKS)]
-
-
-def best_of(fn, repeat=3):
-    best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
 
 
 def emit(group, ns):
@@ -96,8 +60,10 @@ def relaunch():
     if os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     cmd += [sys.executable, "-m", "mpi4py.futures", os.path.abspath(__file__)] + sys.argv[1:]
+    # The workers unpickle the tasks' functions from `workloads`: let them import it.
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
     try:
-        return subprocess.run(cmd, timeout=600).returncode
+        return subprocess.run(cmd, timeout=600, env=env).returncode
     except (OSError, subprocess.TimeoutExpired) as e:
         print(f"bench_mpi.py: cannot run the MPI job: {e}", file=sys.stderr)
         return 0

@@ -7,55 +7,16 @@ Rust bench. Sizes match the Rust bench unless noted; figures are per task / item
 """
 
 import json
-import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import Pool
+
+from workloads import PRIME_BASE, PRIME_COUNT, best_of, count_primes, noop, ranges
 
 WORKERS = 2
 THROUGHPUT_TASKS = 20_000
 MAP_ITEMS = 10_000
-PRIME_COUNT = 40_000
-PRIME_BASE = 10_000_000
-PRIME_CHUNKS = 16
-
-
-def noop(x=None):
-    return 0
-
-
 def payload_len(b):
     return len(b)
-
-
-def is_prime(n):
-    if n < 2:
-        return False
-    d = 2
-    while d * d <= n:
-        if n % d == 0:
-            return False
-        d += 1
-    return True
-
-
-def count_primes(bounds):
-    lo, hi = bounds
-    return sum(1 for n in range(lo, hi) if is_prime(n))
-
-
-def ranges():
-    step = PRIME_COUNT // PRIME_CHUNKS
-    return [(PRIME_BASE + i * step, PRIME_BASE + (i + 1) * step) for i in range(PRIME_CHUNKS)]
-
-
-def best_of(fn, repeat=3):
-    best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
 
 
 def emit(group, ns, **extra):
