@@ -18,7 +18,7 @@ use crate::backoff::Backoff;
 use crate::comm::Link;
 use crate::counters::Counters;
 use crate::sink::{Outcome, Sink};
-use crate::wire::{self, open_reply};
+use crate::wire;
 use crate::{MpiError, WorkerInfo};
 
 /// A task on its way to a worker: its encoded batch (without id) and its sink.
@@ -55,6 +55,8 @@ const BACKLOG: Duration = Duration::from_millis(2);
 const MAX_DEPTH: usize = 64;
 /// The adaptive depth before a worker's first reply, and its floor.
 const BASE_DEPTH: usize = 2;
+/// Short tasks for one worker are packed into one message up to this many bytes.
+const PACK_LIMIT: usize = 64 << 10;
 /// The shortest pause between polls while tasks are in flight.
 const MIN_POLL: Duration = Duration::from_micros(10);
 
@@ -227,7 +229,8 @@ impl Dispatcher {
             .finish(Outcome::Failed(error), &mut |t| self.counters.settled(t));
     }
 
-    /// Sends queued tasks to the least loaded workers with room; whether any was sent.
+    /// Sends queued tasks to the least loaded workers with room, several short ones to a
+    /// worker in one message; whether any task left the queue.
     fn dispatch(&mut self) -> bool {
         let mut any = false;
         while !self.queue.is_empty() {
@@ -240,26 +243,54 @@ impl Dispatcher {
             else {
                 break;
             };
-            let Some(Job { mut batch, sink }) = self.queue.pop_front() else {
-                break;
-            };
-            any = true;
-            if !sink.start() {
-                self.counters.cancelled(sink.items());
-                continue;
-            }
-            let id = self.next_id;
-            self.next_id += 1;
-            wire::seal_task(&mut batch, id);
-            let items = sink.items();
-            match self.link.send(slot.info.rank, wire::TASK, batch) {
-                Ok(()) => {
-                    slot.in_flight.push_back((id, sink));
-                    self.counters.sent(items);
+            let room = slot.depth(fixed) - slot.in_flight.len();
+            let mut message: Option<Vec<u8>> = None;
+            let mut packed = 0;
+            while packed < room {
+                let Some(next) = self.queue.front() else {
+                    break;
+                };
+                let size = next.batch.len() + wire::TASK_OVERHEAD;
+                if message
+                    .as_ref()
+                    .is_some_and(|m| m.len() + size > PACK_LIMIT)
+                {
+                    break;
                 }
-                Err(e) => sink.finish(Outcome::Failed(e.into()), &mut |t| {
-                    self.counters.settled(t);
-                }),
+                let Some(Job { mut batch, sink }) = self.queue.pop_front() else {
+                    break;
+                };
+                any = true;
+                if !sink.start() {
+                    self.counters.cancelled(sink.items());
+                    continue;
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                wire::seal_task(&mut batch, id);
+                match &mut message {
+                    None => message = Some(batch),
+                    Some(m) => m.extend_from_slice(&batch),
+                }
+                self.counters.sent(sink.items());
+                slot.in_flight.push_back((id, sink));
+                packed += 1;
+            }
+            let Some(message) = message else {
+                continue;
+            };
+            if let Err(e) = self.link.send(slot.info.rank, wire::TASK, message) {
+                // Only a single task can be too large (packing stops well below the limit).
+                let failed: Vec<_> = slot
+                    .in_flight
+                    .drain(slot.in_flight.len() - packed..)
+                    .collect();
+                for (_, sink) in failed {
+                    let items = sink.items();
+                    sink.finish(Outcome::Failed(e.clone().into()), &mut |t| {
+                        self.counters.replied(usize::MAX, items, Duration::ZERO, t);
+                    });
+                }
             }
         }
         any
@@ -280,31 +311,40 @@ impl Dispatcher {
             else {
                 continue;
             };
+            let frames = wire::frames(&message.bytes).unwrap_or_default();
             let slot = &mut self.slots[index];
-            let Some((id, sink)) = slot.in_flight.pop_front() else {
-                continue;
-            };
-            let items = sink.items();
             let counters = &self.counters;
-            // A worker answers its tasks in the order it got them; anything else is a
-            // corrupted reply, which fails the task it should have answered.
-            match open_reply(&message.bytes) {
-                Some(reply) if reply.id == id => {
-                    let busy = reply.busy;
-                    slot.learn(busy);
-                    sink.finish(Outcome::Replied(reply, &slot.info), &mut |t| {
-                        counters.replied(index, items, busy, t);
-                    });
-                }
-                _ => {
-                    let error = MpiError::Remote {
-                        rank: slot.info.rank,
-                        host: slot.info.host.clone(),
-                        error: ShipError::Decode(format!("malformed reply to task {id}")),
-                    };
-                    sink.finish(Outcome::Failed(error.into()), &mut |t| {
-                        counters.replied(index, items, Duration::ZERO, t);
-                    });
+            for frame in frames {
+                let Some((id, sink)) = slot.in_flight.pop_front() else {
+                    break;
+                };
+                let items = sink.items();
+                match wire::open_reply(frame) {
+                    // A worker answers its tasks in the order it got them.
+                    Some(reply) if reply.id == id => {
+                        let busy = reply.busy;
+                        slot.learn(busy);
+                        sink.finish(Outcome::Replied(reply, &slot.info), &mut |t| {
+                            counters.replied(index, items, busy, t);
+                        });
+                    }
+                    _ => {
+                        // Out of step with this worker: nothing it still owes can be matched.
+                        let error = MpiError::Remote {
+                            rank: slot.info.rank,
+                            host: slot.info.host.clone(),
+                            error: ShipError::Decode(format!("malformed reply to task {id}")),
+                        };
+                        let lost =
+                            std::iter::once(sink).chain(slot.in_flight.drain(..).map(|(_, s)| s));
+                        for sink in lost {
+                            let items = sink.items();
+                            sink.finish(Outcome::Failed(error.clone().into()), &mut |t| {
+                                counters.replied(index, items, Duration::ZERO, t);
+                            });
+                        }
+                        break;
+                    }
                 }
             }
         }

@@ -199,13 +199,13 @@ mod tests {
                 spindle_process::shipping::encode_batch_into(double, chunk, &mut call).unwrap();
                 // SAFETY: made by encode_batch_into in this process.
                 unsafe { spindle_process::shipping::invoke_batch(&call, &mut out) }.unwrap();
-                crate::wire::seal_reply(&mut out, Duration::ZERO, 0, crate::wire::Status::Ran);
+                crate::wire::seal_reply(&mut out, 0, Duration::ZERO, 0, crate::wire::Status::Ran);
                 let w = crate::WorkerInfo {
                     rank: 1,
                     host: "h".into(),
                 };
                 sink.finish(
-                    Outcome::Replied(crate::wire::open_reply(&out).unwrap(), &w),
+                    Outcome::Replied(crate::wire::single_reply(&out), &w),
                     &mut drop,
                 );
             }

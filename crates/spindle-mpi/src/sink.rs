@@ -215,7 +215,7 @@ impl<R> Drop for ChunkSink<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{open_reply, seal_reply};
+    use crate::wire::seal_reply;
     use spindle_process::shipping::{encode_batch_into, encode_result, invoke_batch};
     use std::time::Duration;
 
@@ -237,7 +237,7 @@ mod tests {
         encode_batch_into(halve, args, &mut call).unwrap();
         // SAFETY: made by encode_batch_into in this process.
         unsafe { invoke_batch(&call, &mut out) }.unwrap();
-        seal_reply(&mut out, Duration::ZERO, 0, Status::Ran);
+        seal_reply(&mut out, 0, Duration::ZERO, 0, Status::Ran);
         out
     }
 
@@ -245,7 +245,7 @@ mod tests {
     fn panics_and_results_settle_per_item_with_rank_and_host() {
         let msg = reply_for(&[4, 3]);
         let w = worker();
-        let results = item_results::<u32>(Outcome::Replied(open_reply(&msg).unwrap(), &w), 2);
+        let results = item_results::<u32>(Outcome::Replied(crate::wire::single_reply(&msg), &w), 2);
         assert_eq!(results[0], Ok(2));
         assert_eq!(
             results[1],
@@ -265,9 +265,9 @@ mod tests {
     #[test]
     fn a_refusal_fails_every_item_with_the_remote_error() {
         let mut msg = encode_result(&ShipError::UnknownFunction).unwrap();
-        seal_reply(&mut msg, Duration::ZERO, 0, Status::Refused);
+        seal_reply(&mut msg, 0, Duration::ZERO, 0, Status::Refused);
         let w = worker();
-        let results = item_results::<u32>(Outcome::Replied(open_reply(&msg).unwrap(), &w), 3);
+        let results = item_results::<u32>(Outcome::Replied(crate::wire::single_reply(&msg), &w), 3);
         let expected = MpiError::Remote {
             rank: 2,
             host: "node7".into(),
@@ -285,7 +285,7 @@ mod tests {
     fn a_reply_of_the_wrong_length_or_type_is_a_decode_error() {
         let msg = reply_for(&[2, 4]);
         let w = worker();
-        let results = item_results::<u32>(Outcome::Replied(open_reply(&msg).unwrap(), &w), 3);
+        let results = item_results::<u32>(Outcome::Replied(crate::wire::single_reply(&msg), &w), 3);
         let err = MpiError::from_future_error(results[0].as_ref().unwrap_err()).unwrap();
         assert!(matches!(
             err,
@@ -295,8 +295,9 @@ mod tests {
             }
         ));
         let mut garbage = vec![0xff; 3];
-        seal_reply(&mut garbage, Duration::ZERO, 0, Status::Ran);
-        let results = item_results::<u32>(Outcome::Replied(open_reply(&garbage).unwrap(), &w), 1);
+        seal_reply(&mut garbage, 0, Duration::ZERO, 0, Status::Ran);
+        let results =
+            item_results::<u32>(Outcome::Replied(crate::wire::single_reply(&garbage), &w), 1);
         assert!(results[0].is_err());
     }
 

@@ -104,9 +104,10 @@ fn run_initializer(
     let mut pending = workers.len();
     while pending > 0 {
         let m = link.receive(None, backoff);
+        let frame = wire::frames(&m.bytes).and_then(|f| f.first().copied());
         let (Some(w), Some(reply)) = (
             workers.iter().find(|w| w.rank == m.source),
-            wire::open_reply(&m.bytes),
+            frame.and_then(wire::open_reply),
         ) else {
             continue;
         };

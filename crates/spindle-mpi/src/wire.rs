@@ -1,15 +1,17 @@
 //! The messages between rank 0 and the worker ranks, and their layout.
 //!
 //! - `HELLO` (worker to rank 0, once): the worker's host name and build id, encoded.
-//! - `TASK` (rank 0 to worker): a batch made by `shipping::encode_batch_into`, then the task id
-//!   (`u64`, little-endian) as a trailer.
-//! - `REPLY` (worker to rank 0): the payload, then the worker's busy time in ns, the task id and
-//!   a status byte as a trailer.
+//! - `TASK` (rank 0 to worker): one or more task frames, each a batch made by
+//!   `shipping::encode_batch_into` followed by the task id (`u64`, little-endian).
+//! - `REPLY` (worker to rank 0): one reply frame per task frame, in the same order, each the
+//!   payload followed by the worker's busy time in ns, the task id and a status byte.
 //! - `STOP` (rank 0 to worker): empty; the worker finalises MPI and exits.
 //!
-//! Ids and statuses go last so that neither side copies a payload to put a header in front of
-//! it: rank 0 appends the id to the batch it encoded, a worker appends its trailer to the reply
-//! `invoke_batch` wrote.
+//! Every frame is followed by its length (`u32`), so a message is read from its end, and two
+//! messages laid end to end are one message: rank 0 packs several short tasks for a worker
+//! into one send, and the worker answers them with one reply. Ids, statuses and lengths go
+//! last so that neither side copies a payload to put a header in front of it: rank 0 appends
+//! to the batch it encoded, a worker to the results `invoke_batch` wrote.
 
 use std::time::Duration;
 
@@ -58,23 +60,55 @@ impl Status {
     }
 }
 
-/// Appends a task's id to its batch.
-pub(crate) fn seal_task(batch: &mut Vec<u8>, id: u64) {
-    batch.extend_from_slice(&id.to_le_bytes());
+/// Bytes a frame's length takes after it.
+const LEN: usize = 4;
+/// Bytes a task frame adds to its batch: the id and the frame length.
+pub(crate) const TASK_OVERHEAD: usize = 8 + LEN;
+/// Bytes a reply frame adds to its payload: busy time, id, status and the frame length.
+pub(crate) const REPLY_OVERHEAD: usize = 8 + 8 + 1 + LEN;
+
+/// Ends the frame that began at `start` by appending its length.
+fn end_frame(msg: &mut Vec<u8>, start: usize) {
+    let len = u32::try_from(msg.len() - start).unwrap_or(u32::MAX);
+    msg.extend_from_slice(&len.to_le_bytes());
 }
 
-/// Splits a `TASK` message into its batch and id.
-pub(crate) fn open_task(msg: &[u8]) -> Option<(&[u8], u64)> {
-    let (batch, id) = msg.split_at_checked(msg.len().checked_sub(8)?)?;
+/// The frames of a message, in order, without their lengths; `None` if it is not made of
+/// frames.
+pub(crate) fn frames(mut msg: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !msg.is_empty() {
+        let (rest, len) = msg.split_at_checked(msg.len().checked_sub(LEN)?)?;
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let (rest, frame) = rest.split_at_checked(rest.len().checked_sub(len)?)?;
+        out.push(frame);
+        msg = rest;
+    }
+    out.reverse();
+    Some(out)
+}
+
+/// Turns a batch into a one-task message: appends the task's id and the frame length.
+/// Messages append to each other: `a.extend_from_slice(&b)` holds the tasks of both.
+pub(crate) fn seal_task(batch: &mut Vec<u8>, id: u64) {
+    batch.extend_from_slice(&id.to_le_bytes());
+    end_frame(batch, 0);
+}
+
+/// Splits a task frame into its batch and id.
+pub(crate) fn open_task(frame: &[u8]) -> Option<(&[u8], u64)> {
+    let (batch, id) = frame.split_at_checked(frame.len().checked_sub(8)?)?;
     Some((batch, u64::from_le_bytes(id.try_into().ok()?)))
 }
 
-/// Appends a reply's trailer to its payload.
-pub(crate) fn seal_reply(payload: &mut Vec<u8>, busy: Duration, id: u64, status: Status) {
+/// Ends the reply frame whose payload began at `start` in `msg`: appends the trailer and the
+/// frame length.
+pub(crate) fn seal_reply(msg: &mut Vec<u8>, start: usize, busy: Duration, id: u64, status: Status) {
     let busy_ns = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
-    payload.extend_from_slice(&busy_ns.to_le_bytes());
-    payload.extend_from_slice(&id.to_le_bytes());
-    payload.push(status as u8);
+    msg.extend_from_slice(&busy_ns.to_le_bytes());
+    msg.extend_from_slice(&id.to_le_bytes());
+    msg.push(status as u8);
+    end_frame(msg, start);
 }
 
 /// A `REPLY` message, opened.
@@ -86,9 +120,9 @@ pub(crate) struct Reply<'a> {
     pub(crate) status: Status,
 }
 
-/// Splits a `REPLY` message; `None` if it is not one.
-pub(crate) fn open_reply(msg: &[u8]) -> Option<Reply<'_>> {
-    let (payload, trailer) = msg.split_at_checked(msg.len().checked_sub(17)?)?;
+/// Splits a reply frame; `None` if it is not one.
+pub(crate) fn open_reply(frame: &[u8]) -> Option<Reply<'_>> {
+    let (payload, trailer) = frame.split_at_checked(frame.len().checked_sub(17)?)?;
     let word = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap_or([0; 8]));
     Some(Reply {
         payload,
@@ -98,42 +132,87 @@ pub(crate) fn open_reply(msg: &[u8]) -> Option<Reply<'_>> {
     })
 }
 
+/// The one reply frame of a message, for tests.
+#[cfg(test)]
+pub(crate) fn single_reply(msg: &[u8]) -> Reply<'_> {
+    let frames = frames(msg).expect("a framed message");
+    assert_eq!(frames.len(), 1, "one reply frame");
+    open_reply(frames[0]).expect("a reply frame")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn task_round_trip() {
-        let mut msg = b"batch".to_vec();
+    fn messages_of_tasks_append_and_split_back() {
+        let mut msg = b"batch one".to_vec();
         seal_task(&mut msg, 42);
-        assert_eq!(open_task(&msg), Some((&b"batch"[..], 42)));
-        assert_eq!(open_task(&msg[..7]), None, "too short for an id");
+        let mut second = b"two".to_vec();
+        seal_task(&mut second, 43);
+        let mut empty = Vec::new();
+        seal_task(&mut empty, 44);
+        msg.extend_from_slice(&second);
+        msg.extend_from_slice(&empty);
+        let frames = frames(&msg).unwrap();
+        let tasks: Vec<_> = frames.iter().map(|f| open_task(f).unwrap()).collect();
+        assert_eq!(
+            tasks,
+            [(&b"batch one"[..], 42), (&b"two"[..], 43), (&b""[..], 44)]
+        );
+        assert_eq!(msg.len(), 9 + 3 + 3 * TASK_OVERHEAD);
     }
 
     #[test]
-    fn reply_round_trip_for_every_status() {
-        for status in [Status::Ran, Status::Refused, Status::Panicked] {
-            let mut msg = b"payload".to_vec();
-            seal_reply(&mut msg, Duration::from_nanos(1234), 7, status);
-            let reply = open_reply(&msg).unwrap();
-            assert_eq!(
-                reply,
-                Reply {
-                    payload: b"payload",
-                    busy: Duration::from_nanos(1234),
-                    id: 7,
-                    status
-                }
+    fn reply_frames_round_trip_for_every_status() {
+        let mut msg = Vec::new();
+        for (id, status) in [Status::Ran, Status::Refused, Status::Panicked]
+            .into_iter()
+            .enumerate()
+        {
+            let start = msg.len();
+            msg.extend_from_slice(b"payload");
+            seal_reply(
+                &mut msg,
+                start,
+                Duration::from_nanos(1234),
+                id as u64,
+                status,
             );
         }
+        let replies: Vec<_> = frames(&msg)
+            .unwrap()
+            .into_iter()
+            .map(|f| open_reply(f).unwrap())
+            .collect();
+        assert_eq!(replies.len(), 3);
+        assert_eq!(
+            replies[1],
+            Reply {
+                payload: b"payload",
+                busy: Duration::from_nanos(1234),
+                id: 1,
+                status: Status::Refused
+            }
+        );
+        assert_eq!(msg.len(), 3 * (7 + REPLY_OVERHEAD));
     }
 
     #[test]
-    fn malformed_replies_are_none() {
-        assert_eq!(open_reply(&[0; 16]), None, "too short");
+    fn malformed_messages_and_frames_are_none() {
+        assert_eq!(frames(&[1, 2]), None, "shorter than a length");
+        assert_eq!(
+            frames(&[1, 0, 0, 0, 9, 0, 0, 0]),
+            None,
+            "a length past the start"
+        );
+        assert_eq!(frames(&[]), Some(Vec::new()));
+        assert_eq!(open_task(&[0; 7]), None, "too short for an id");
+        assert_eq!(open_reply(&[0; 16]), None, "too short for a trailer");
         let mut msg = Vec::new();
-        seal_reply(&mut msg, Duration::ZERO, 1, Status::Ran);
-        *msg.last_mut().unwrap() = 9;
-        assert_eq!(open_reply(&msg), None, "unknown status");
+        seal_reply(&mut msg, 0, Duration::ZERO, 1, Status::Ran);
+        let frame_end = msg.len() - 4;
+        msg[frame_end - 1] = 9;
+        assert_eq!(open_reply(&msg[..frame_end]), None, "unknown status");
     }
 }

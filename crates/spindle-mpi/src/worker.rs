@@ -37,53 +37,61 @@ pub(crate) fn serve(session: Session, mut backoff: Backoff) -> ! {
     std::process::exit(0)
 }
 
-/// Runs one `TASK` message and returns the `REPLY` message for it.
+/// Runs the tasks of one `TASK` message and returns the `REPLY` message for them.
 fn run(message: &[u8]) -> Vec<u8> {
-    let started = Instant::now();
-    let Some((batch, id)) = wire::open_task(message) else {
-        return refusal(
-            ShipError::Decode("malformed task message".into()),
-            0,
-            started,
-        );
-    };
     let mut out = Vec::new();
+    let Some(frames) = wire::frames(message) else {
+        let error = ShipError::Decode("malformed task message".into());
+        refusal(&mut out, 0, error, 0, Instant::now());
+        return out;
+    };
+    for frame in frames {
+        run_one(frame, &mut out);
+    }
+    out
+}
+
+/// Runs one task frame, appending its reply frame to `out`.
+fn run_one(frame: &[u8], out: &mut Vec<u8>) {
+    let started = Instant::now();
+    let start = out.len();
+    let Some((batch, id)) = wire::open_task(frame) else {
+        let error = ShipError::Decode("malformed task frame".into());
+        return refusal(out, start, error, 0, started);
+    };
     // SAFETY:
     // - the batch comes from rank 0 of this MPI job, which made it with
     //   `shipping::encode_batch_into`: the job's ranks are processes of the same program (the
     //   build id check in `invoke_batch` refuses any other), not an untrusted network peer.
-    let ran = catch_unwind(AssertUnwindSafe(|| unsafe {
-        invoke_batch(batch, &mut out)
-    }));
+    let ran = catch_unwind(AssertUnwindSafe(|| unsafe { invoke_batch(batch, out) }));
     match ran {
-        Ok(Ok(())) if out.len() + 17 <= MAX_MESSAGE => {
-            wire::seal_reply(&mut out, started.elapsed(), id, Status::Ran);
-            out
+        Ok(Ok(())) if out.len() + wire::REPLY_OVERHEAD <= MAX_MESSAGE => {
+            wire::seal_reply(out, start, started.elapsed(), id, Status::Ran);
         }
-        Ok(Ok(())) => refusal(
-            ShipError::Encode(format!(
+        Ok(Ok(())) => {
+            let error = ShipError::Encode(format!(
                 "the results take {} bytes, more than one MPI message carries ({MAX_MESSAGE})",
-                out.len()
-            )),
-            id,
-            started,
-        ),
-        Ok(Err(e)) => refusal(e, id, started),
+                out.len() - start
+            ));
+            refusal(out, start, error, id, started);
+        }
+        Ok(Err(e)) => refusal(out, start, e, id, started),
         Err(payload) => {
+            out.truncate(start);
             let text = spindle_sync::threading::panic_payload_text(&*payload)
                 .unwrap_or("non-string panic payload");
-            let mut out = text.as_bytes().to_vec();
-            wire::seal_reply(&mut out, started.elapsed(), id, Status::Panicked);
-            out
+            out.extend_from_slice(text.as_bytes());
+            wire::seal_reply(out, start, started.elapsed(), id, Status::Panicked);
         }
     }
 }
 
-fn refusal(error: ShipError, id: u64, started: Instant) -> Vec<u8> {
+/// Replaces whatever the task wrote after `start` with a refusal frame.
+fn refusal(out: &mut Vec<u8>, start: usize, error: ShipError, id: u64, started: Instant) {
+    out.truncate(start);
     // A `ShipError` is strings and integers: it always encodes.
-    let mut out = encode_result(&error).unwrap_or_default();
-    wire::seal_reply(&mut out, started.elapsed(), id, Status::Refused);
-    out
+    out.extend_from_slice(&encode_result(&error).unwrap_or_default());
+    wire::seal_reply(out, start, started.elapsed(), id, Status::Refused);
 }
 
 #[cfg(test)]
@@ -95,26 +103,43 @@ mod tests {
         2 * x
     }
 
+    fn replies(msg: &[u8]) -> Vec<wire::Reply<'_>> {
+        wire::frames(msg)
+            .unwrap()
+            .into_iter()
+            .map(|f| wire::open_reply(f).unwrap())
+            .collect()
+    }
+
     #[test]
-    fn a_task_message_runs_and_replies_with_its_id() {
+    fn every_task_of_a_message_runs_and_replies_in_order() {
         let mut msg = Vec::new();
         encode_batch_into(double, &[1, 2], &mut msg).unwrap();
         wire::seal_task(&mut msg, 9);
-        let reply = run(&msg);
-        let reply = wire::open_reply(&reply).unwrap();
-        assert_eq!((reply.id, reply.status), (9, Status::Ran));
-        assert_eq!(decode_batch::<u64>(reply.payload).unwrap(), [Ok(2), Ok(4)]);
+        let mut second = Vec::new();
+        encode_batch_into(double, &[5], &mut second).unwrap();
+        wire::seal_task(&mut second, 10);
+        msg.extend_from_slice(&second);
+        let out = run(&msg);
+        let replies = replies(&out);
+        assert_eq!(replies.len(), 2);
+        assert_eq!((replies[0].id, replies[0].status), (9, Status::Ran));
+        assert_eq!(
+            decode_batch::<u64>(replies[0].payload).unwrap(),
+            [Ok(2), Ok(4)]
+        );
+        assert_eq!(replies[1].id, 10);
+        assert_eq!(decode_batch::<u64>(replies[1].payload).unwrap(), [Ok(10)]);
     }
 
     #[test]
     fn garbage_is_refused_not_run() {
-        let reply = run(&[1, 2, 3]);
-        let reply = wire::open_reply(&reply).unwrap();
-        assert_eq!(reply.status, Status::Refused);
+        let out = run(&[1, 2, 3]);
+        assert_eq!(replies(&out)[0].status, Status::Refused);
         let mut msg = vec![0xff; 40];
         wire::seal_task(&mut msg, 3);
-        let reply = run(&msg);
-        let reply = wire::open_reply(&reply).unwrap();
+        let out = run(&msg);
+        let reply = &replies(&out)[0];
         assert_eq!((reply.id, reply.status), (3, Status::Refused));
         assert!(matches!(
             decode_result::<ShipError>(reply.payload).unwrap(),

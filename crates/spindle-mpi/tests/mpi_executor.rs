@@ -221,6 +221,48 @@ fn stats_count_every_item_per_worker(pool: &MpiPoolExecutor) {
     );
 }
 
+fn own_pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+/// CPU time (user + system, in clock ticks) a process has used, from `/proc/<pid>/stat`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a local worker");
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn idle_workers_do_not_spin(pool: &MpiPoolExecutor) {
+    const IDLE: Duration = Duration::from_secs(1);
+    // Ticks are 10 ms: a busy-polling rank would use about 100 in a second.
+    const MAX_TICKS: u64 = 20;
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let round: Vec<_> = (0..4).map(|_| pool.submit(own_pid, ())).collect();
+        pids.extend(
+            round
+                .into_iter()
+                .map(|f| f.result_timeout(PATIENCE).unwrap()),
+        );
+        if pids.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(pids.len(), 2, "both workers ran a task");
+    let before: Vec<u64> = pids.iter().map(|&p| cpu_ticks(p)).collect();
+    // sleep-ok: the idle period whose CPU use is measured.
+    std::thread::sleep(IDLE);
+    for (&pid, before) in pids.iter().zip(before) {
+        let used = cpu_ticks(pid) - before;
+        assert!(
+            used <= MAX_TICKS,
+            "worker {pid} used {used} ticks while idle for {IDLE:?}"
+        );
+    }
+}
+
 fn shutdown_finishes_queued_work_then_refuses_new_work(pool: &MpiPoolExecutor) {
     let futures: Vec<_> = (0..20).map(|i| pool.submit(square, i)).collect();
     pool.shutdown(true, false);
@@ -275,6 +317,7 @@ fn main() -> ExitCode {
             "stats_count_every_item_per_worker",
             stats_count_every_item_per_worker,
         ),
+        ("idle_workers_do_not_spin", idle_workers_do_not_spin),
         // Last: it ends the pool.
         (
             "shutdown_finishes_queued_work_then_refuses_new_work",
