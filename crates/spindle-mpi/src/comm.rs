@@ -8,8 +8,6 @@
 //! probe first (`MPI_Improbe`) and receive into a vector of exactly the message's size, so a
 //! MiB-sized payload is copied once, by MPI, into the buffer that is then decoded.
 
-use std::time::Duration;
-
 use mpi::environment::{Threading, Universe};
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::request::{Request, StaticScope};
@@ -215,7 +213,7 @@ impl Link {
             }
             if let Some(pause) = backoff.snooze() {
                 // MPI offers no blocking wait that yields the core; a bounded sleep does.
-                std::thread::sleep(pause.min(Duration::from_millis(1)));
+                std::thread::sleep(pause);
             }
         }
     }

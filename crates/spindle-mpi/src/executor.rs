@@ -9,7 +9,7 @@ use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use spindle_futures::{Future, PoolStats, RemoteExecutor};
+use spindle_futures::{Future, Map, PoolStats, RemoteExecutor};
 use spindle_process::shipping::{encode_batch_into, ShipError};
 
 use crate::backoff::Backoff;
@@ -145,6 +145,10 @@ impl MpiPoolBuilder {
     /// rank serves tasks until rank 0 shuts the pool down, then finalises MPI and exits the
     /// process, so workers never run the rest of `main`. Call it first thing in `main`.
     ///
+    /// It begins with [`spindle_process::init`], so the program can also use process pools:
+    /// on rank 0, or inside a task on a worker to keep a crash-prone call from ending the job
+    /// (see the crate docs).
+    ///
     /// # Errors
     ///
     /// [`MpiError::NoWorkers`] if the job has a single rank (not started with `mpirun -n 2`
@@ -166,6 +170,8 @@ impl MpiPoolBuilder {
     /// }
     /// ```
     pub fn start(self) -> Result<MpiPoolExecutor, MpiError> {
+        // A process pool's worker re-executes this program: serve it before MPI starts.
+        spindle_process::init();
         let session = comm::initialize()?;
         if session.size < 2 {
             return Err(MpiError::NoWorkers { size: session.size });
@@ -507,6 +513,19 @@ impl RemoteExecutor for MpiPoolExecutor {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit(f, args)
+    }
+
+    /// One task per item, as the trait says; the read-ahead is deeper than the trait's
+    /// default (16 tasks per worker, not 2) so that short tasks can be packed into messages.
+    /// [`MpiPoolExecutor::map`] with a `chunksize` is faster still.
+    fn map_fn<A, R, I>(&self, f: fn(A) -> R, iter: I) -> Map<'_, I::IntoIter, R>
+    where
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        let submit = move |args: A| self.submit(f, args);
+        Map::new(iter.into_iter(), Box::new(submit), 16 * self.max_workers())
     }
 
     fn shutdown(&self, wait: bool, cancel_futures: bool) {

@@ -36,10 +36,29 @@
 //! - A rank that *dies* (killed, crashed, or calling `std::process::exit` in a task) ends the
 //!   whole job: Open MPI's `mpirun` aborts every rank when one exits without finalising MPI
 //!   (its default error handler, `MPI_ERRORS_ARE_FATAL`), and MPI offers no portable way to go
-//!   on without the rank. rank 0 does not survive to fail the task, so there is no error to
-//!   report; `mpirun` names the rank and its exit status. Keep crash-prone work in a
-//!   [`ProcessPoolExecutor`](spindle_process::ProcessPoolExecutor) on each worker if a crash
-//!   must not end the job.
+//!   on without the rank. Rank 0 does not survive to fail the task, so there is no error to
+//!   report; `mpirun` names the rank and its exit status. A call that may crash can run in a
+//!   [`ProcessPoolExecutor`](spindle_process::ProcessPoolExecutor) inside the task: its crash
+//!   then fails only that call, with the signal, and the rank goes on:
+//!
+//! ```no_run
+//! use spindle_process::pool::{PoolError, ProcessPoolExecutor};
+//!
+//! fn risky(input: u64) -> u64 {
+//!     // ... a call into a library that may crash ...
+//!     input
+//! }
+//!
+//! /// The task the MPI pool runs: `risky` in a child process of the worker rank.
+//! fn isolated(input: u64) -> Result<u64, String> {
+//!     let local = ProcessPoolExecutor::builder().max_workers(1).build();
+//!     local
+//!         .submit(risky, input)
+//!         .into_result()
+//!         .map_err(|e| PoolError::from_future_error(&e).to_string())
+//! }
+//! ```
+//!
 //! - A worker running a different build of the program is refused at start
 //!   ([`MpiError::BuildMismatch`]): functions travel as code offsets, valid only in the same
 //!   build. The build is identified by the linker's build-id note, so a copy of the binary on

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 use spindle_futures::{as_completed, wait, FutureError, RemoteExecutor, ReturnWhen};
 use spindle_mpi::{MpiError, MpiPoolExecutor};
-use spindle_process::pool::ByteBuf;
+use spindle_process::pool::{ByteBuf, PoolError, ProcessPoolExecutor};
 use spindle_process::shipping::ShipError;
 use support::Check;
 
@@ -221,6 +221,37 @@ fn stats_count_every_item_per_worker(pool: &MpiPoolExecutor) {
     );
 }
 
+fn crash(_: ()) -> u8 {
+    std::process::abort()
+}
+
+/// A task that runs a crashing call in a process pool of its own, as the crate docs advise.
+fn run_isolated(_: ()) -> String {
+    let local = ProcessPoolExecutor::builder().max_workers(1).build();
+    let err = local
+        .submit(crash, ())
+        .exception()
+        .expect("the call crashed");
+    local.shutdown(true, false);
+    PoolError::from_future_error(&err).to_string()
+}
+
+fn a_crash_isolated_in_a_process_pool_fails_only_that_call(pool: &MpiPoolExecutor) {
+    let message = pool
+        .submit(run_isolated, ())
+        .result_timeout(PATIENCE)
+        .unwrap();
+    assert!(
+        message.contains("died") && message.contains("SIGABRT"),
+        "{message}"
+    );
+    // The rank that ran it lives on.
+    let results: Vec<_> = (0..4).map(|i| pool.submit(square, i)).collect();
+    for (i, f) in results.into_iter().enumerate() {
+        assert_eq!(f.result_timeout(PATIENCE), Ok(square(i as u64)));
+    }
+}
+
 fn own_pid(_: ()) -> u32 {
     std::process::id()
 }
@@ -318,6 +349,10 @@ fn main() -> ExitCode {
             stats_count_every_item_per_worker,
         ),
         ("idle_workers_do_not_spin", idle_workers_do_not_spin),
+        (
+            "a_crash_isolated_in_a_process_pool_fails_only_that_call",
+            a_crash_isolated_in_a_process_pool_fails_only_that_call,
+        ),
         // Last: it ends the pool.
         (
             "shutdown_finishes_queued_work_then_refuses_new_work",
