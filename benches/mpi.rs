@@ -13,7 +13,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use spindle::mpi::launch::{mpirun_command, under_mpirun};
 use spindle::mpi::MpiPoolExecutor;
-use spindle::multiprocessing::pool::ProcessPoolExecutor;
+use spindle::multiprocessing::pool::{ByteBuf, ProcessPoolExecutor};
 
 mod workloads;
 use workloads::{count_primes, noop, ranges, warm_executor, PRIME_BASE, PRIME_COUNT};
@@ -60,6 +60,29 @@ fn throughput(c: &mut Criterion, mpi: &MpiPoolExecutor, procs: &ProcessPoolExecu
                 .into_iter()
                 .map(|f| f.into_result().unwrap())
                 .sum::<u64>()
+        })
+    });
+    g.finish();
+}
+
+fn bytes_len(data: ByteBuf) -> usize {
+    data.len()
+}
+
+/// One task carrying 1 MiB of bytes to a worker and back its length.
+fn payload(c: &mut Criterion, mpi: &MpiPoolExecutor, procs: &ProcessPoolExecutor) {
+    const SIZE: usize = 1 << 20;
+    let data = ByteBuf::from(vec![7u8; SIZE]);
+    let mut g = c.benchmark_group("mpi_payload_1mib");
+    g.bench_function("spindle", |b| {
+        b.iter(|| assert_eq!(mpi.submit(bytes_len, data.clone()).into_result(), Ok(SIZE)))
+    });
+    g.bench_function("process_pool", |b| {
+        b.iter(|| {
+            assert_eq!(
+                procs.submit(bytes_len, data.clone()).into_result(),
+                Ok(SIZE)
+            )
         })
     });
     g.finish();
@@ -145,6 +168,7 @@ fn main() -> ExitCode {
         let procs = warm_executor(mpi.max_workers());
         round_trip(&mut c, &mpi, &procs);
         throughput(&mut c, &mpi, &procs);
+        payload(&mut c, &mpi, &procs);
         primes(&mut c, &mpi, "spindle", Some(&procs));
     }
     c.final_summary();

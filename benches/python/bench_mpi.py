@@ -41,6 +41,11 @@ def measure():
 
         emit("mpi_throughput_1e4", best_of(throughput, repeat=1 if QUICK else 3) / tasks * 1e9)
 
+        data = bytes(1 << 20)
+        k = 20 if QUICK else 100
+        emit("mpi_payload_1mib",
+             best_of(lambda: [ex.submit(len, data).result() for _ in range(k)]) / k * 1e9)
+
         want = count_primes((PRIME_BASE, PRIME_BASE + PRIME_COUNT))
 
         def primes():

@@ -88,25 +88,16 @@ pub(crate) struct Message {
 struct PendingSend {
     /// `None` only while `poll_sends` tests it (rsmpi's `test` takes the request by value).
     request: Option<Request<'static, [u8], StaticScope>>,
-    /// The buffer behind `request` (from `Box::into_raw`); reclaimed once the request completes.
-    buffer: *mut [u8],
+    /// The bytes behind `request`. Moving a `Vec` does not move its heap buffer, and nothing
+    /// touches this one until the request has completed.
+    _buffer: Vec<u8>,
 }
 
 // SAFETY:
-// - the buffer is owned by this value alone (taken from a Box and reclaimed only by it), and
-//   an MPI request handle may be tested from any thread under MPI_THREAD_SERIALIZED, which the
-//   pool guarantees by making every MPI call from one thread at a time.
+// - the buffer is owned by this value alone, and an MPI request handle may be tested from any
+//   thread under MPI_THREAD_SERIALIZED, which the pool guarantees by making every MPI call
+//   from one thread at a time.
 unsafe impl Send for PendingSend {}
-
-impl PendingSend {
-    /// Frees the buffer; only once MPI has completed the request.
-    fn reclaim(buffer: *mut [u8]) {
-        // SAFETY:
-        // - `buffer` came from `Box::into_raw` in `Link::send` and the request reading it has
-        //   completed, so nothing else refers to it.
-        drop(unsafe { Box::from_raw(buffer) });
-    }
-}
 
 /// One process's end of the world communicator.
 pub(crate) struct Link {
@@ -134,19 +125,20 @@ impl Link {
     /// Starts sending `bytes` to `rank` without waiting for the receiver.
     pub(crate) fn send(&mut self, rank: i32, tag: Tag, bytes: Vec<u8>) -> Result<(), MpiError> {
         check_size(bytes.len())?;
-        let raw: *mut [u8] = Box::into_raw(bytes.into_boxed_slice());
         // SAFETY:
-        // - `raw` comes from `Box::into_raw`, so it is valid and aligned; the buffer is freed
-        //   only by `PendingSend::reclaim` after MPI completed the request reading it, so the
+        // - the slice covers the initialised bytes of `bytes`' heap buffer, which stays where it
+        //   is and unchanged while `PendingSend` owns the `Vec`; `PendingSend` is dropped (and
+        //   the buffer freed) only after MPI completed the request that reads it, so the
         //   `'static` borrow is never used after the free.
-        let buffer: &'static [u8] = unsafe { &*raw };
+        let buffer: &'static [u8] =
+            unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) };
         let request =
             self.world
                 .process_at_rank(rank)
                 .immediate_send_with_tag(StaticScope, buffer, tag);
         self.sends.push(PendingSend {
             request: Some(request),
-            buffer: raw,
+            _buffer: bytes,
         });
         Ok(())
     }
@@ -166,10 +158,7 @@ impl Link {
                 return false;
             };
             match request.test() {
-                Ok(_) => {
-                    PendingSend::reclaim(send.buffer);
-                    false
-                }
+                Ok(_) => false,
                 Err(request) => {
                     send.request = Some(request);
                     true
@@ -179,12 +168,16 @@ impl Link {
         self.sends.len() != before
     }
 
+    /// Whether a send MPI has not finished with is pending.
+    pub(crate) fn sending(&self) -> bool {
+        !self.sends.is_empty()
+    }
+
     /// Waits for every pending send (the receivers must be receiving).
     pub(crate) fn flush_sends(&mut self) {
-        for send in self.sends.drain(..) {
-            if let Some(request) = send.request {
+        for mut send in self.sends.drain(..) {
+            if let Some(request) = send.request.take() {
                 request.wait();
-                PendingSend::reclaim(send.buffer);
             }
         }
     }

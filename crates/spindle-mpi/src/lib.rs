@@ -142,3 +142,18 @@ pub struct WorkerInfo {
     /// The host name MPI reports for it (`MPI_Get_processor_name`).
     pub host: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn the_executor_and_its_types_cross_threads() {
+        is_send_sync::<MpiPoolExecutor>();
+        is_send_sync::<MpiPoolBuilder>();
+        is_send_sync::<MpiError>();
+        is_send_sync::<WorkerInfo>();
+    }
+}

@@ -12,6 +12,8 @@ use crate::wire::{self, Hello, Status};
 
 /// Serves rank 0 until it sends `STOP`, then finalises MPI and ends the process with status 0.
 pub(crate) fn serve(session: Session, mut backoff: Backoff) -> ! {
+    // This process is ours from here on: reuse big buffers instead of faulting them in anew.
+    spindle_process::pool::keep_freed_memory();
     let link = Link::world();
     let hello = Hello {
         host: comm::host_name(),

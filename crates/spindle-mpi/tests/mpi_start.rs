@@ -1,7 +1,8 @@
 //! Starting the pool: what a plain run (one rank, no mpirun) gets, that MPI starts only once,
 //! and that on a job of 3 ranks `max_workers(1)` uses one worker and the job still ends when
 //! the pool drops (the unused rank was told to exit). Started by `cargo test`, it checks the
-//! one-rank errors itself, then relaunches itself under `mpirun -n 3`.
+//! one-rank errors itself, then relaunches itself under `mpirun -n 1` (the same error) and
+//! `mpirun -n 3`.
 
 mod support;
 
@@ -47,10 +48,26 @@ fn shutdown_without_waiting_still_finishes_the_queue(pool: &MpiPoolExecutor) {
     }
 }
 
+/// Under `mpirun -n 1`: the same error as a plain run.
+fn a_one_rank_job_gets_no_workers() -> ExitCode {
+    assert_eq!(
+        MpiPoolExecutor::start().unwrap_err(),
+        MpiError::NoWorkers { size: 1 }
+    );
+    println!("test a_one_rank_job_gets_no_workers ... ok");
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     if !support::under_mpirun() {
         a_single_rank_gets_no_workers_then_already_initialized();
+        if support::relaunch(1) != ExitCode::SUCCESS {
+            return ExitCode::FAILURE;
+        }
         return support::relaunch(3);
+    }
+    if std::env::var("OMPI_COMM_WORLD_SIZE").as_deref() == Ok("1") {
+        return a_one_rank_job_gets_no_workers();
     }
     let pool = MpiPoolExecutor::builder()
         .max_workers(1)
