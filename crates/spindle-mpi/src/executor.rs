@@ -17,7 +17,7 @@ use crate::comm::{self, Session, MAX_MESSAGE};
 use crate::counters::Counters;
 use crate::dispatcher::{Command, Dispatcher, Job, Plan};
 use crate::map::MpiMap;
-use crate::sink::{Sink, TaskSink};
+use crate::sink::{FutureSink, Sink};
 use crate::startup;
 use crate::{MpiError, WorkerInfo};
 
@@ -421,7 +421,7 @@ impl MpiPoolExecutor {
         let fut = Future::new();
         let mut batch = Vec::new();
         let encoded = encode_batch_into(f, std::slice::from_ref(&args), &mut batch).map(|()| batch);
-        self.enqueue(encoded, Box::new(TaskSink::new(fut.clone())), 1);
+        self.enqueue(encoded, Box::new(FutureSink::task(fut.clone())), 1);
         fut
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use spindle_futures::{Future, FutureError, Map};
 
-use crate::sink::{ChunkSink, Sink};
+use crate::sink::{FutureSink, Sink};
 
 /// Splits an iterator into vectors of up to `size` items.
 #[derive(Debug)]
@@ -85,7 +85,7 @@ where
             recorded.borrow_mut().push_back(chunk.len());
             send(
                 &chunk,
-                Box::new(ChunkSink::<R>::new(fut.clone(), chunk.len())),
+                Box::new(FutureSink::<R, _>::chunk(fut.clone(), chunk.len())),
             );
             fut
         };

@@ -106,79 +106,55 @@ fn tally<R>(results: &[Result<R, FutureError>]) -> Tally {
     }
 }
 
-/// Settles a future still held at drop with `ShutDown`.
-fn fail_unsettled<T>(fut: Option<Future<T>>) {
-    if let Some(fut) = fut {
-        // A future the user cancelled meanwhile refuses this; nothing is lost.
-        let _ = fut.set_exception(FutureError::ShutDown);
-    }
-}
-
-/// The sink of one `submit`: settles a `Future<R>`.
-#[derive(Debug)]
-pub(crate) struct TaskSink<R> {
-    fut: Option<Future<R>>,
-}
-
-impl<R> TaskSink<R> {
-    pub(crate) fn new(fut: Future<R>) -> Self {
-        TaskSink { fut: Some(fut) }
-    }
-}
-
-impl<R: DeserializeOwned + Send + 'static> Sink for TaskSink<R> {
-    fn start(&self) -> bool {
-        self.fut
-            .as_ref()
-            .is_some_and(Future::set_running_or_notify_cancel)
-    }
-
-    fn items(&self) -> usize {
-        1
-    }
-
-    fn finish(mut self: Box<Self>, outcome: Outcome<'_>, count: &mut dyn FnMut(Tally)) {
-        let Some(fut) = self.fut.take() else {
-            return;
-        };
-        let results = item_results::<R>(outcome, 1);
-        count(tally(&results));
-        if let Some(result) = results.into_iter().next() {
-            // The future is ours and running: neither call can find it settled.
-            let _ = match result {
-                Ok(value) => fut.set_result(value).map_err(drop),
-                Err(e) => fut.set_exception(e).map_err(drop),
-            };
-        }
-    }
-
-    fn cancel(mut self: Box<Self>) {
-        if let Some(fut) = self.fut.take() {
-            fut.cancel();
-        }
-    }
-}
-
-impl<R> Drop for TaskSink<R> {
-    fn drop(&mut self) {
-        fail_unsettled(self.fut.take());
-    }
-}
-
-/// The sink of one chunk of a `map`: settles a future of the chunk's per-item results.
-#[derive(Debug)]
-pub(crate) struct ChunkSink<R> {
-    fut: Option<Future<Vec<Result<R, FutureError>>>>,
+/// The sink of one task: settles a `Future<T>` from the task's `n` item results with
+/// `deliver`. A `submit` settles a `Future<R>` from its one result ([`FutureSink::task`]); a
+/// chunk of a `map` settles a future of all its items' results ([`FutureSink::chunk`]).
+pub(crate) struct FutureSink<R, T> {
+    fut: Option<Future<T>>,
     n: usize,
+    deliver: fn(Future<T>, Vec<Result<R, FutureError>>),
 }
 
-impl<R> ChunkSink<R> {
-    pub(crate) fn new(fut: Future<Vec<Result<R, FutureError>>>, n: usize) -> Self {
-        ChunkSink { fut: Some(fut), n }
+impl<R, T> std::fmt::Debug for FutureSink<R, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FutureSink")
+            .field("settled", &self.fut.is_none())
+            .field("n", &self.n)
+            .finish()
     }
 }
 
-impl<R: DeserializeOwned + Send + 'static> Sink for ChunkSink<R> {
+impl<R> FutureSink<R, R> {
+    /// The sink of one `submit`.
+    pub(crate) fn task(fut: Future<R>) -> Self {
+        FutureSink {
+            fut: Some(fut),
+            n: 1,
+            deliver: |fut, results| {
+                // The future is ours and running: neither call can find it settled.
+                let _ = match results.into_iter().next() {
+                    Some(Ok(value)) => fut.set_result(value).map_err(drop),
+                    Some(Err(e)) => fut.set_exception(e).map_err(drop),
+                    None => fut.set_exception(FutureError::ShutDown).map_err(drop),
+                };
+            },
+        }
+    }
+}
+
+impl<R> FutureSink<R, Vec<Result<R, FutureError>>> {
+    /// The sink of a `map` chunk of `n` items.
+    pub(crate) fn chunk(fut: Future<Vec<Result<R, FutureError>>>, n: usize) -> Self {
+        FutureSink {
+            fut: Some(fut),
+            n,
+            // Running and ours, as above.
+            deliver: |fut, results| drop(fut.set_result(results)),
+        }
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static, T: Send + 'static> Sink for FutureSink<R, T> {
     fn start(&self) -> bool {
         self.fut
             .as_ref()
@@ -195,8 +171,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for ChunkSink<R> {
         };
         let results = item_results::<R>(outcome, self.n);
         count(tally(&results));
-        // Running and ours, as above.
-        let _ = fut.set_result(results);
+        (self.deliver)(fut, results);
     }
 
     fn cancel(mut self: Box<Self>) {
@@ -206,9 +181,13 @@ impl<R: DeserializeOwned + Send + 'static> Sink for ChunkSink<R> {
     }
 }
 
-impl<R> Drop for ChunkSink<R> {
+impl<R, T> Drop for FutureSink<R, T> {
+    /// A sink dropped unsettled fails its future with `ShutDown`.
     fn drop(&mut self) {
-        fail_unsettled(self.fut.take());
+        if let Some(fut) = self.fut.take() {
+            // A future the user cancelled meanwhile refuses this; nothing is lost.
+            let _ = fut.set_exception(FutureError::ShutDown);
+        }
     }
 }
 
@@ -304,24 +283,24 @@ mod tests {
     #[test]
     fn a_dropped_sink_fails_its_future_with_shutdown() {
         let fut = Future::<u32>::new();
-        drop(TaskSink::new(fut.clone()));
+        drop(FutureSink::task(fut.clone()));
         assert_eq!(fut.result(), Err(FutureError::ShutDown));
         let chunk = Future::<Vec<Result<u32, FutureError>>>::new();
-        drop(ChunkSink::new(chunk.clone(), 4));
+        drop(FutureSink::chunk(chunk.clone(), 4));
         assert_eq!(chunk.result(), Err(FutureError::ShutDown));
     }
 
     #[test]
     fn cancelling_a_queued_task_cancels_its_future() {
         let fut = Future::<u32>::new();
-        (Box::new(TaskSink::new(fut.clone())) as Box<dyn Sink>).cancel();
+        (Box::new(FutureSink::task(fut.clone())) as Box<dyn Sink>).cancel();
         assert!(fut.cancelled());
     }
 
     #[test]
     fn a_cancelled_task_does_not_start() {
         let fut = Future::<u32>::new();
-        let sink = TaskSink::new(fut.clone());
+        let sink = FutureSink::task(fut.clone());
         assert!(fut.cancel());
         assert!(!sink.start());
     }
