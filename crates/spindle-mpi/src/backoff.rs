@@ -2,16 +2,15 @@
 //! busy-wait).
 //!
 //! Poll hot for a few microseconds (a reply to a short task arrives in that time), then yield
-//! the core for a millisecond (long enough to catch the next task of a busy client, which
-//! may spend hundreds of microseconds preparing a MiB-sized one), then sleep, doubling the
-//! pause up to a ceiling, as mpi4py.futures does (its ceiling is 1 ms). Any message resets it.
+//! the core for a while, then sleep, doubling the pause up to a ceiling, as mpi4py.futures
+//! does (its ceiling is 1 ms). Any message resets it.
 
 use std::time::{Duration, Instant};
 
 /// Hot polling lasts this long after the last message.
 const SPIN_FOR: Duration = Duration::from_micros(20);
 /// Then the poller yields its core between polls for this long.
-const YIELD_FOR: Duration = Duration::from_millis(1);
+const YIELD_FOR: Duration = Duration::from_micros(200);
 /// The first sleep; each further one doubles, up to the ceiling.
 const FIRST_SLEEP: Duration = Duration::from_micros(10);
 

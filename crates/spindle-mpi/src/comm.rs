@@ -168,11 +168,6 @@ impl Link {
         self.sends.len() != before
     }
 
-    /// Whether a send MPI has not finished with is pending.
-    pub(crate) fn sending(&self) -> bool {
-        !self.sends.is_empty()
-    }
-
     /// Waits for every pending send (the receivers must be receiving).
     pub(crate) fn flush_sends(&mut self) {
         for mut send in self.sends.drain(..) {

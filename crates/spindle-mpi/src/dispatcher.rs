@@ -170,10 +170,6 @@ impl Dispatcher {
                     Err(_) => self.closing = true,
                 }
                 self.backoff.reset();
-            } else if self.link.sending() {
-                // A large message moves only while its sender calls into MPI: keep polling,
-                // yielding the core between polls instead of sleeping.
-                std::thread::yield_now();
             } else if let Some(pause) = self.backoff.snooze() {
                 match self.commands.recv_timeout(pause.min(self.poll_ceiling())) {
                     Ok(command) => self.accept(command),

@@ -75,12 +75,14 @@
 //!
 //! # Messages
 //!
-//! A task is one MPI message (its function token and encoded arguments; a `map` chunk is
-//! one message for many items) and so is its reply. Large values travel without extra copies:
-//! each side encodes into the buffer MPI sends from, and receives into a buffer of exactly the
-//! message's size that is then decoded. Use `serde_bytes::ByteBuf` (re-exported by
-//! `spindle_process`) for byte payloads, as with the process pool. One MPI message carries at
-//! most `i32::MAX` bytes; a larger task fails with [`MpiError::MessageTooLarge`].
+//! Each task travels as one frame of an MPI message (its function token and encoded
+//! arguments; a `map` chunk is one task of many items), and short tasks for the same worker
+//! are packed into one message, answered by one reply. Large values travel without extra
+//! copies: each side encodes into the buffer MPI sends from, and receives into a buffer of
+//! exactly the message's size that is then decoded. Use `ByteBuf` (re-exported as
+//! `spindle_process::pool::ByteBuf`) for byte payloads, as with the process pool. One MPI
+//! message carries at most `i32::MAX` bytes; a larger task fails with
+//! [`MpiError::MessageTooLarge`].
 
 mod backoff;
 mod comm;

@@ -79,9 +79,16 @@ impl Server {
 
 /// Answers one request: `/page/N`, `/slow`, `/hang` (no answer until released), or 404.
 fn serve(mut conn: TcpStream, release_hang: &Event) {
+    // Read the whole request head before answering: closing a socket with unread input
+    // resets the connection, and the client would see its request fail.
+    let mut reader = BufReader::new(&conn);
     let mut request_line = String::new();
-    if BufReader::new(&conn).read_line(&mut request_line).is_err() {
+    if reader.read_line(&mut request_line).is_err() {
         return;
+    }
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
+        header.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let (status, body) = match path {
@@ -115,11 +122,10 @@ fn fetch(url: &str) -> Result<Page, String> {
         .map_err(|e| e.to_string())?;
     conn.set_write_timeout(Some(PAGE_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    write!(
-        conn,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    // One write: `write!` on a socket sends each formatted piece as its own segment.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut response = String::new();
     conn.read_to_string(&mut response)
         .map_err(|e| match e.kind() {
