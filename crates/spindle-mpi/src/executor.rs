@@ -227,6 +227,10 @@ impl MpiPoolBuilder {
 /// Dropping the executor shuts it down (waiting for the queued tasks), stops the workers and
 /// finalises MPI.
 ///
+/// Futures are settled, and their done callbacks run, on the pool's own thread on rank 0:
+/// keep callbacks short, and do not wait in one for another of the pool's futures (the
+/// thread that would settle it is the one waiting). `shutdown` from a callback does not wait.
+///
 /// # Differences from Python
 ///
 /// mpi4py's `MPIPoolExecutor()` can spawn its workers at run time (`MPI_Comm_spawn`); here the
@@ -515,8 +519,15 @@ impl MpiPoolExecutor {
         if wait {
             // Holding the lock while joining makes a second waiter wait too.
             let mut thread = self.thread.lock();
-            if let Some(thread) = thread.take() {
-                let _ = thread.join();
+            // A done callback runs on the pool thread, which cannot wait for itself: from
+            // there, shutting down does not wait (the thread stops once it returns).
+            let on_pool_thread = thread
+                .as_ref()
+                .is_some_and(|t| t.thread().id() == std::thread::current().id());
+            if !on_pool_thread {
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
             }
         }
     }

@@ -1,12 +1,14 @@
 //! Starting the pool: what a plain run (one rank, no mpirun) gets, that MPI starts only once,
 //! and that on a job of 3 ranks `max_workers(1)` uses one worker and the job still ends when
-//! the pool drops (the unused rank was told to exit). Started by `cargo test`, it checks the
+//! the pool drops (the unused rank was told to exit), and that a done callback may shut the
+//! pool down. Started by `cargo test`, it checks the
 //! one-rank errors itself, then relaunches itself under `mpirun -n 1` (the same error) and
 //! `mpirun -n 3`.
 
 mod support;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use spindle_mpi::{MpiError, MpiPoolExecutor};
@@ -28,7 +30,7 @@ fn a_single_rank_gets_no_workers_then_already_initialized() {
     println!("test a_single_rank_gets_no_workers_then_already_initialized ... ok");
 }
 
-fn max_workers_limits_the_ranks_used(pool: &MpiPoolExecutor) {
+fn max_workers_limits_the_ranks_used(pool: &Arc<MpiPoolExecutor>) {
     assert_eq!(pool.max_workers(), 1);
     assert_eq!(pool.workers()[0].rank, 1);
     let out: Vec<i64> = pool
@@ -40,12 +42,26 @@ fn max_workers_limits_the_ranks_used(pool: &MpiPoolExecutor) {
     assert_eq!(pool.stats().workers.len(), 1);
 }
 
-fn shutdown_without_waiting_still_finishes_the_queue(pool: &MpiPoolExecutor) {
+fn shutdown_without_waiting_still_finishes_the_queue(pool: &Arc<MpiPoolExecutor>) {
     let futures: Vec<_> = (0..10).map(|i| pool.submit(double, i)).collect();
+    // First from a done callback, which runs on the pool thread: that thread cannot wait for
+    // itself, so there `shutdown(wait = true)` must return without waiting.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = Arc::clone(pool);
+    futures[0].add_done_callback(move |_| {
+        handle.shutdown(true, false);
+        let _ = tx.send(());
+    });
+    assert_eq!(rx.recv_timeout(PATIENCE), Ok(()), "the callback returned");
     pool.shutdown(false, false);
     for (i, f) in futures.iter().enumerate() {
         assert_eq!(f.result_timeout(PATIENCE), Ok(2 * i as i64));
     }
+    assert_eq!(
+        pool.submit(double, 1).result_timeout(PATIENCE),
+        Err(spindle_futures::FutureError::ShutDown)
+    );
+    pool.shutdown(true, false);
 }
 
 /// Under `mpirun -n 1`: the same error as a plain run.
@@ -69,12 +85,14 @@ fn main() -> ExitCode {
     if std::env::var("OMPI_COMM_WORLD_SIZE").as_deref() == Ok("1") {
         return a_one_rank_job_gets_no_workers();
     }
-    let pool = MpiPoolExecutor::builder()
-        .max_workers(1)
-        .tasks_in_flight(1)
-        .start()
-        .expect("a pool on 3 ranks");
-    let checks: &[Check<MpiPoolExecutor>] = &[
+    let pool = Arc::new(
+        MpiPoolExecutor::builder()
+            .max_workers(1)
+            .tasks_in_flight(1)
+            .start()
+            .expect("a pool on 3 ranks"),
+    );
+    let checks: &[Check<Arc<MpiPoolExecutor>>] = &[
         (
             "max_workers_limits_the_ranks_used",
             max_workers_limits_the_ranks_used,
