@@ -160,6 +160,7 @@ impl fmt::Debug for Event {
 ///     let w: EventWait<'_> = ev.wait();
 ///     ev.set();
 ///     w.await;
+///     assert!(ev.is_set());
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]

@@ -115,10 +115,14 @@ impl MpiPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// use spindle_mpi::MpiPoolExecutor;
+    /// use spindle_mpi::{MpiError, MpiPoolExecutor};
     ///
+    /// fn id(x: u8) -> u8 { x }
     /// // One task per worker at a time: the most even spread for long, uneven tasks.
-    /// let _ = MpiPoolExecutor::builder().tasks_in_flight(1).start();
+    /// match MpiPoolExecutor::builder().tasks_in_flight(1).start() {
+    ///     Ok(pool) => assert_eq!(pool.submit(id, 3).result(), Ok(3)),
+    ///     Err(e) => assert_eq!(e, MpiError::NoWorkers { size: 1 }), // not under mpirun
+    /// }
     /// ```
     pub fn tasks_in_flight(mut self, n: usize) -> Self {
         self.depth = Some(n.max(1));
@@ -134,9 +138,13 @@ impl MpiPoolBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use spindle_mpi::MpiPoolExecutor;
+    /// use spindle_mpi::{MpiError, MpiPoolExecutor};
     ///
-    /// let _ = MpiPoolExecutor::builder().idle_poll(Duration::from_micros(100)).start();
+    /// fn id(x: u8) -> u8 { x }
+    /// match MpiPoolExecutor::builder().idle_poll(Duration::from_micros(100)).start() {
+    ///     Ok(pool) => assert_eq!(pool.submit(id, 3).result(), Ok(3)),
+    ///     Err(e) => assert_eq!(e, MpiError::NoWorkers { size: 1 }), // not under mpirun
+    /// }
     /// ```
     pub fn idle_poll(mut self, ceiling: Duration) -> Self {
         self.idle_poll = ceiling;
@@ -153,9 +161,13 @@ impl MpiPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// use spindle_mpi::MpiPoolExecutor;
+    /// use spindle_mpi::{MpiError, MpiPoolExecutor};
     ///
-    /// let _ = MpiPoolExecutor::builder().keep_freed_memory(false).start();
+    /// fn len(b: Vec<u8>) -> usize { b.len() }
+    /// match MpiPoolExecutor::builder().keep_freed_memory(false).start() {
+    ///     Ok(pool) => assert_eq!(pool.submit(len, vec![0; 4096]).result(), Ok(4096)),
+    ///     Err(e) => assert_eq!(e, MpiError::NoWorkers { size: 1 }), // not under mpirun
+    /// }
     /// ```
     pub fn keep_freed_memory(mut self, on: bool) -> Self {
         self.keep_freed_memory = on;
@@ -185,8 +197,8 @@ impl MpiPoolBuilder {
     /// use spindle_mpi::{MpiError, MpiPoolExecutor};
     ///
     /// match MpiPoolExecutor::builder().start() {
-    ///     Ok(pool) => println!("{} workers", pool.max_workers()),
-    ///     Err(MpiError::NoWorkers { .. }) => println!("run me with `mpirun -n 3`"),
+    ///     Ok(pool) => assert!(pool.max_workers() >= 1),
+    ///     Err(MpiError::NoWorkers { size }) => assert_eq!(size, 1), // run me with `mpirun -n 3`
     ///     Err(e) => panic!("{e}"),
     /// }
     /// ```
@@ -307,7 +319,7 @@ impl MpiPoolExecutor {
     /// use spindle_mpi::MpiPoolExecutor;
     ///
     /// let builder = MpiPoolExecutor::builder().max_workers(4);
-    /// # drop(builder);
+    /// assert!(format!("{builder:?}").contains("max_workers: Some(4)"));
     /// ```
     pub fn builder() -> MpiPoolBuilder {
         MpiPoolBuilder::default()

@@ -134,6 +134,7 @@ pub fn current_rank() -> Option<i32> {
 /// if let Ok(pool) = MpiPoolExecutor::start() {
 ///     for w in pool.workers() {
 ///         println!("rank {} on {}", w.rank, w.host);
+///         assert!(w.rank >= 1 && !w.host.is_empty());
 ///     }
 /// }
 /// ```

@@ -154,6 +154,7 @@ impl Event {
     ///     s.spawn(|| e.set());
     ///     e.wait();
     /// });
+    /// assert!(e.is_set());
     /// ```
     #[inline]
     pub fn wait(&self) {

@@ -165,13 +165,13 @@ pub fn set_excepthook(hook: ExceptHook) -> ExceptHook {
 /// # Examples
 ///
 /// ```
-/// use spindle_sync::threading::{excepthook, set_excepthook, ExceptHookArgs};
+/// use spindle_sync::threading::{excepthook, set_excepthook, ExceptHook, ExceptHookArgs};
 ///
 /// fn quiet(_: &ExceptHookArgs<'_>) {}
 /// let previous = set_excepthook(quiet);
-/// let current = excepthook();
+/// assert!(std::ptr::fn_addr_eq(excepthook(), quiet as ExceptHook));
 /// set_excepthook(previous);
-/// # let _ = current;
+/// assert!(std::ptr::fn_addr_eq(excepthook(), previous));
 /// ```
 pub fn excepthook() -> ExceptHook {
     *HOOK.read()
@@ -183,10 +183,14 @@ pub fn excepthook() -> ExceptHook {
 /// # Examples
 ///
 /// ```
-/// use spindle_sync::threading::{default_excepthook, set_excepthook};
+/// use spindle_sync::threading::{default_excepthook, excepthook, set_excepthook, ExceptHook};
 ///
-/// // Put Python's printing hook back, whatever was installed.
+/// // spindle starts with it; `set_excepthook(default_excepthook)` puts it back.
+/// assert!(std::ptr::fn_addr_eq(excepthook(), default_excepthook as ExceptHook));
+/// fn quiet(_: &spindle_sync::threading::ExceptHookArgs<'_>) {}
+/// set_excepthook(quiet);
 /// set_excepthook(default_excepthook);
+/// assert!(std::ptr::fn_addr_eq(excepthook(), default_excepthook as ExceptHook));
 /// ```
 pub fn default_excepthook(args: &ExceptHookArgs<'_>) {
     let mut err = std::io::stderr().lock();

@@ -117,6 +117,7 @@ impl Lock {
     /// let inner = Lock::named("inner").with_level(2);
     /// let _o = outer.lock();
     /// let _i = inner.lock(); // increasing levels: in order
+    /// assert!(outer.locked() && inner.locked());
     /// ```
     pub const fn with_level(mut self, level: u32) -> Self {
         self.raw.set_level(level);

@@ -368,9 +368,9 @@ pub fn take_violation_hook() -> bool {
 /// ```
 /// use spindle_sync::threading::lock_order::{default_violation_hook, set_violation_hook};
 ///
-/// // Print, and count, each violation.
+/// // Print each violation, as the default does, from a hook of one's own.
 /// set_violation_hook(|v| default_violation_hook(v));
-/// # spindle_sync::threading::lock_order::take_violation_hook();
+/// assert!(spindle_sync::threading::lock_order::take_violation_hook());
 /// ```
 pub fn default_violation_hook(violation: &LockOrderViolation) {
     eprintln!("{violation}");

@@ -105,6 +105,7 @@ impl RLock {
     /// let r = RLock::named("tree").with_level(1);
     /// let _a = r.lock();
     /// let _b = r.lock(); // re-entry: no check
+    /// assert!(r.is_owned());
     /// ```
     pub const fn with_level(mut self, level: u32) -> Self {
         self.raw.set_level(level);

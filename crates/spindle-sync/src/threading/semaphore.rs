@@ -116,6 +116,7 @@ impl Semaphore {
     ///     s.spawn(|| sem.release(1));
     ///     sem.acquire();
     /// });
+    /// assert_eq!(sem.value(), 0);
     /// ```
     #[inline]
     pub fn acquire(&self) {
