@@ -3,7 +3,8 @@
 //! Futures: [`Future`], [`State`].
 //! Executors: the traits [`Executor`] (closures) and [`RemoteExecutor`] (plain `fn` plus serde
 //! arguments, also implemented by spindle's process and MPI pools);
-//! [`ThreadPoolExecutor`] with its [`ThreadPoolBuilder`]; the ordered result stream [`Map`].
+//! [`ThreadPoolExecutor`] with its [`ThreadPoolBuilder`]; the ordered result stream [`Map`] and
+//! the [`Chunks`] a remote executor's chunked `map` ships.
 //! Counters: [`PoolStats`], [`WorkerStats`] (from [`ThreadPoolExecutor::stats`]).
 //! Progress bars (feature `progress`): `progress::ProgressExt` for any iterator of results.
 //! Waiting on many: [`wait`] with [`ReturnWhen`], [`as_completed`] with [`AsCompleted`].
@@ -57,6 +58,7 @@
 //! - **Neither executor trait is object-safe**: their methods are generic.
 
 mod as_completed;
+mod chunks;
 mod deadline;
 mod error;
 mod executor;
@@ -73,6 +75,7 @@ mod wait;
 mod waiter;
 
 pub use as_completed::{as_completed, AsCompleted};
+pub use chunks::Chunks;
 pub use error::{FutureError, InvalidStateError};
 pub use executor::{Executor, RemoteExecutor};
 pub use future::{Future, State};

@@ -47,10 +47,16 @@ impl Counters {
         self.failed.fetch_add(tally.failed, Relaxed);
     }
 
-    /// A task worker `index` ran settled.
-    pub(crate) fn replied(&self, index: usize, items: usize, busy: Duration, tally: Tally) {
+    /// A sent task settled without a usable reply (it could not be sent, or its worker's
+    /// reply was unreadable): no worker is credited with it.
+    pub(crate) fn recalled(&self, items: usize, tally: Tally) {
         self.settled(tally);
         self.running.fetch_sub(items as u64, Relaxed);
+    }
+
+    /// A task worker `index` ran settled.
+    pub(crate) fn replied(&self, index: usize, items: usize, busy: Duration, tally: Tally) {
+        self.recalled(items, tally);
         if let Some((tasks, busy_ns)) = self.workers.get(index) {
             tasks.fetch_add(items as u64, Relaxed);
             busy_ns.fetch_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX), Relaxed);

@@ -288,7 +288,7 @@ impl Dispatcher {
                 for (_, sink) in failed {
                     let items = sink.items();
                     sink.finish(Outcome::Failed(e.clone().into()), &mut |t| {
-                        self.counters.replied(usize::MAX, items, Duration::ZERO, t);
+                        self.counters.recalled(items, t);
                     });
                 }
             }
@@ -340,7 +340,7 @@ impl Dispatcher {
                         for sink in lost {
                             let items = sink.items();
                             sink.finish(Outcome::Failed(error.clone().into()), &mut |t| {
-                                counters.replied(index, items, Duration::ZERO, t);
+                                counters.recalled(items, t);
                             });
                         }
                         break;

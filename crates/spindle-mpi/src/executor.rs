@@ -19,6 +19,7 @@ use crate::dispatcher::{Command, Dispatcher, Job, Plan};
 use crate::map::MpiMap;
 use crate::sink::{FutureSink, Sink};
 use crate::startup;
+use crate::wire;
 use crate::{MpiError, WorkerInfo};
 
 /// Configures an [`MpiPoolExecutor`]; every rank runs the same builder code, so the settings
@@ -413,10 +414,10 @@ impl MpiPoolExecutor {
         }
         self.counters.submitted(items);
         let batch = match batch {
-            Ok(batch) if batch.len() + 8 <= MAX_MESSAGE => batch,
+            Ok(batch) if batch.len() + wire::TASK_OVERHEAD <= MAX_MESSAGE => batch,
             Ok(batch) => {
                 let e = MpiError::MessageTooLarge {
-                    bytes: batch.len() + 8,
+                    bytes: batch.len() + wire::TASK_OVERHEAD,
                     limit: MAX_MESSAGE,
                 };
                 return self.fail(sink, e.into());

@@ -10,25 +10,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use spindle_futures::{Future, FutureError, Map};
+use spindle_futures::{Chunks, Future, FutureError, Map};
 
 use crate::sink::{FutureSink, Sink};
-
-/// Splits an iterator into vectors of up to `size` items.
-#[derive(Debug)]
-struct Chunks<I> {
-    inner: I,
-    size: usize,
-}
-
-impl<I: Iterator> Iterator for Chunks<I> {
-    type Item = Vec<I::Item>;
-
-    fn next(&mut self) -> Option<Vec<I::Item>> {
-        let chunk: Vec<I::Item> = self.inner.by_ref().take(self.size).collect();
-        (!chunk.is_empty()).then_some(chunk)
-    }
-}
 
 type ChunkResults<R> = Vec<Result<R, FutureError>>;
 
@@ -89,12 +73,8 @@ where
             );
             fut
         };
-        let chunks = Chunks {
-            inner: input,
-            size: chunksize.max(1),
-        };
         MpiMap {
-            chunks: Map::new(chunks, Box::new(submit), read_ahead),
+            chunks: Map::new(Chunks::new(input, chunksize), Box::new(submit), read_ahead),
             sizes,
             current: Vec::new().into_iter(),
             repeat: None,

@@ -5,36 +5,12 @@ use super::error::PoolError;
 use super::sinks::ChannelSink;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use spindle_futures::{FutureError, Map};
+use spindle_futures::{Chunks, FutureError, Map};
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Groups an iterator's items into vectors of `size` (the last may be shorter).
-#[derive(Debug)]
-pub(crate) struct Chunks<I> {
-    inner: I,
-    size: usize,
-}
-
-impl<I> Chunks<I> {
-    pub(crate) fn new(inner: I, size: usize) -> Self {
-        Chunks {
-            inner,
-            size: size.max(1),
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for Chunks<I> {
-    type Item = Vec<I::Item>;
-    fn next(&mut self) -> Option<Vec<I::Item>> {
-        let chunk: Vec<I::Item> = self.inner.by_ref().take(self.size).collect();
-        (!chunk.is_empty()).then_some(chunk)
-    }
-}
 
 /// Results of [`Pool::imap`](super::Pool::imap), in input order: Python's `IMapIterator`.
 ///

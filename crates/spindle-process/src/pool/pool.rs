@@ -6,14 +6,14 @@
 use super::async_result::AsyncResult;
 use super::core::{Config, Shared};
 use super::error::PoolError;
-use super::iter::{Chunks, IMap, IMapUnordered};
+use super::iter::{IMap, IMapUnordered};
 use super::sinks::{ChunkSink, GatherSink};
 use super::{default_config, submit_items, submit_one, OnWorkerDeath};
 use crate::shipping::Call;
 use crate::StartMethod;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use spindle_futures::{Future, Map};
+use spindle_futures::{Chunks, Future, Map};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
