@@ -311,7 +311,9 @@ impl Dispatcher {
             else {
                 continue;
             };
-            let frames = wire::frames(&message.bytes).unwrap_or_default();
+            // An unreadable message counts as one malformed frame: it puts the worker out of
+            // step, which fails what it still owes instead of leaving it pending.
+            let frames = wire::frames(&message.bytes).unwrap_or_else(|| vec![&[][..]]);
             let slot = &mut self.slots[index];
             let counters = &self.counters;
             for frame in frames {

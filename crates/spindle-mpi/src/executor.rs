@@ -188,7 +188,8 @@ impl MpiPoolBuilder {
     /// [`MpiError::NoWorkers`] if the job has a single rank (not started with `mpirun -n 2`
     /// or more); [`MpiError::AlreadyInitialized`] on a second call or if other code
     /// initialised MPI; [`MpiError::ThreadSupport`] if MPI cannot be called from the pool's
-    /// thread; [`MpiError::BuildMismatch`] if a worker runs a different build of the program;
+    /// thread; [`MpiError::BuildMismatch`] if a worker runs a different build of the program
+    /// ([`MpiError::Remote`] if its greeting does not even decode);
     /// [`MpiError::Ship`] if the initializer's arguments do not encode. On every error the
     /// workers are told to exit, so the job ends instead of hanging.
     ///

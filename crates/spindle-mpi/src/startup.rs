@@ -34,11 +34,7 @@ pub(crate) fn handshake(
     while hellos.len() < ranks.len() {
         let m = link.receive(None, &mut backoff);
         if m.tag == wire::HELLO {
-            let hello = decode_result::<Hello>(&m.bytes).unwrap_or_else(|e| Hello {
-                host: format!("unknown host ({e})"),
-                build: BuildId::current(),
-            });
-            hellos.push((m.source, hello));
+            hellos.push((m.source, decode_result::<Hello>(&m.bytes)));
         }
     }
     hellos.sort_by_key(|(rank, _)| *rank);
@@ -47,6 +43,22 @@ pub(crate) fn handshake(
             let _ = link.send(rank, wire::STOP, Vec::new());
         }
         link.flush_sends();
+    };
+    // A greeting that does not decode comes from another program: refuse it like a mismatch.
+    let hellos = match hellos
+        .into_iter()
+        .map(|(rank, hello)| hello.map(|h| (rank, h)).map_err(|e| (rank, e)))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(hellos) => hellos,
+        Err((rank, error)) => {
+            stop_all(&mut link, &ranks);
+            return Err(MpiError::Remote {
+                rank,
+                host: "unknown host".into(),
+                error,
+            });
+        }
     };
     let here = BuildId::current();
     if let Some((rank, hello)) = hellos.iter().find(|(_, h)| h.build != here) {
