@@ -14,27 +14,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         crate::mpi::ensure(std::env::var_os("CI").is_some())?;
     }
     // Without MPI, the workspace steps leave out spindle-mpi and the facade's `mpi` feature.
-    let workspace: &[&str] = if mpi {
-        &["--workspace", "--all-features"]
+    let (packages, features): (&[&str], &[&str]) = if mpi {
+        (&["--workspace"], &["--all-features"])
     } else {
-        &[
-            "--workspace",
-            "--exclude",
-            "spindle-mpi",
-            "--features",
-            "spindle/deadlock-detection,spindle/progress",
-        ]
+        (
+            &["--workspace", "--exclude", "spindle-mpi"],
+            &["--features", "spindle/deadlock-detection,spindle/progress"],
+        )
     };
-    let packages = &workspace[..if mpi { 1 } else { 3 }];
 
     crate::tidy::run()?;
     run_step("fmt", cargo().args(["fmt", "--all", "--check"]))?;
     run_step(
         "clippy",
-        cargo()
-            .arg("clippy")
-            .args(workspace)
-            .args(["--all-targets", "--", "-D", "warnings"]),
+        cargo().arg("clippy").args(packages).args(features).args([
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     run_step("test", cargo().arg("test").args(packages))?;
     run_step(
