@@ -73,3 +73,37 @@ where
         assert_eq!(join_or_kill(p), 0, "child {i:?} failed", i = p.pid());
     }
 }
+
+/// Fails the whole test binary if it is still alive when the limit passes: a fault drill
+/// that regresses into a hang must fail CI, not stall it. Disarmed when dropped.
+///
+/// The watchdog exits the process (status 101, as a failed test does) after printing what
+/// was running, because a hung thread cannot be unwound from outside.
+pub(crate) struct Watchdog {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    /// Arms a watchdog over `what` for `limit`.
+    pub(crate) fn new(what: &'static str, limit: Duration) -> Watchdog {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                    eprintln!("watchdog: `{what}` still running after {limit:?}: failing the test binary");
+                    std::process::exit(101);
+                }
+            })
+            .expect("start the watchdog thread");
+        Watchdog { disarm: Some(tx) }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.disarm.take() {
+            let _ = tx.send(());
+        }
+    }
+}
