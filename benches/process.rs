@@ -14,6 +14,12 @@
 //! - `shared_lock_counter`: two processes increment a shared `Value<u64>` under one
 //!   process-shared `Lock`; time per increment.
 //!
+//! - `mp_queue_roundtrip`: one small item to a child through a process `Queue` and back
+//!   through a second one (Python: `multiprocessing.Queue`, whose feeder thread it includes).
+//! - `mp_queue_stream`: a stream of `u64`s through one process `Queue` to a child that sums
+//!   them; time per item, including the child's drain.
+//! - `mp_queue_1mib`: one 1 MiB `Vec<u8>` (Python: `bytes`) to a child and back.
+//!
 //! `main` is written by hand (no `criterion_main!`) so that `init()` runs first: the bench
 //! binary is re-executed as the worker of every spawned child.
 
@@ -23,7 +29,7 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use spindle::multiprocessing::{Connection, Event, Lock, Pipe, Process, StartMethod, Value};
+use spindle::multiprocessing::{Connection, Event, Lock, Pipe, Process, Queue, StartMethod, Value};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -177,11 +183,81 @@ fn shared_lock_counter(c: &mut Criterion) {
     g.finish();
 }
 
+fn queue_echo<T>((rx, tx): (Queue<T>, Queue<T>))
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    while let Ok(m) = rx.get() {
+        if tx.put(m).is_err() {
+            break;
+        }
+    }
+}
+
+fn queue_sum((rx, tx, n): (Queue<u64>, Queue<u64>, u64)) {
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += rx.get().unwrap();
+    }
+    tx.put(sum).unwrap();
+}
+
+/// One item there and back through two process queues, per iteration.
+fn queue_roundtrip<T>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    item: T,
+) where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + 'static,
+{
+    let (to, back) = (Queue::<T>::new(0).unwrap(), Queue::<T>::new(0).unwrap());
+    let mut p = Process::new(queue_echo::<T>, (to.clone(), back.clone()));
+    p.start().unwrap();
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            to.put(item.clone()).unwrap();
+            back.get_timeout(LIMIT).unwrap()
+        })
+    });
+    to.close();
+    assert!(p.join_timeout(LIMIT));
+}
+
+fn mp_queue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mp_queue_roundtrip");
+    queue_roundtrip(&mut g, "spindle", 7u64);
+    g.finish();
+    let mut g = c.benchmark_group("mp_queue_1mib");
+    g.sample_size(20);
+    queue_roundtrip(&mut g, "spindle", vec![1u8; 1 << 20]);
+    g.finish();
+    let mut g = c.benchmark_group("mp_queue_stream");
+    g.sample_size(20);
+    g.bench_function("spindle", |b| {
+        b.iter_custom(|iters| {
+            let (q, back) = (Queue::new(0).unwrap(), Queue::new(0).unwrap());
+            let mut p = Process::new(queue_sum, (q.clone(), back.clone(), iters));
+            p.start().unwrap();
+            let t = Instant::now();
+            for i in 0..iters {
+                q.put(i).unwrap();
+            }
+            let sum = back.get_timeout(LIMIT).unwrap();
+            let d = t.elapsed();
+            assert_eq!(sum, iters * iters.saturating_sub(1) / 2);
+            assert!(p.join_timeout(LIMIT));
+            d
+        })
+    });
+    g.finish();
+}
+
 fn main() {
     spindle::multiprocessing::init();
     let mut c = Criterion::default().configure_from_args();
     pipe_pingpong(&mut c);
     process_start_join(&mut c);
     shared_lock_counter(&mut c);
+    mp_queue(&mut c);
     c.final_summary();
 }

@@ -83,6 +83,51 @@ def shared_lock_counter(n):
     return d / n * 1e9
 
 
+def queue_echo(rx, tx):
+    while True:
+        m = rx.get()
+        if m is None:
+            break
+        tx.put(m)
+
+
+def mp_queue_roundtrip(n, item):
+    to, back = mp.Queue(), mp.Queue()
+    p = mp.Process(target=queue_echo, args=(to, back))
+    p.start()
+    to.put(item)
+    back.get()
+    s = time.perf_counter()
+    for _ in range(n):
+        to.put(item)
+        back.get()
+    d = time.perf_counter() - s
+    to.put(None)
+    p.join()
+    return d / n * 1e9
+
+
+def queue_sum(rx, tx, n):
+    total = 0
+    for _ in range(n):
+        total += rx.get()
+    tx.put(total)
+
+
+def mp_queue_stream(n):
+    q, back = mp.Queue(), mp.Queue()
+    p = mp.Process(target=queue_sum, args=(q, back, n))
+    p.start()
+    s = time.perf_counter()
+    for i in range(n):
+        q.put(i)
+    total = back.get()
+    d = time.perf_counter() - s
+    assert total == n * (n - 1) // 2
+    p.join()
+    return d / n * 1e9
+
+
 if __name__ == "__main__":
     mp.set_start_method("fork")
     emit("pipe_pingpong", pipe_pingpong(2_000 if QUICK else 20_000))
@@ -91,3 +136,6 @@ if __name__ == "__main__":
     emit("process_start_join", process_start_join(mp.get_context("fork"), runs), "python_fork")
     emit("process_start_join", process_start_join(mp.get_context("forkserver"), runs), "python_forkserver")
     emit("shared_lock_counter", shared_lock_counter(20_000 if QUICK else 200_000))
+    emit("mp_queue_roundtrip", mp_queue_roundtrip(2_000 if QUICK else 20_000, 7))
+    emit("mp_queue_1mib", mp_queue_roundtrip(50 if QUICK else 300, bytes(1 << 20)))
+    emit("mp_queue_stream", mp_queue_stream(20_000 if QUICK else 200_000))
