@@ -3,6 +3,7 @@
 //! Subcommands, one file each:
 //! - `ci` ([`ci`]): everything CI checks, in order; exits non-zero on the first failure.
 //! - Open MPI for the `spindle-mpi` steps of `ci` ([`mpi`]).
+//! - `soak` ([`soak`]): the process layer's bounded chaos run.
 //! - `tidy` ([`tidy`]): source rules compilers do not check; also a `#[test]`.
 //! - `bench` ([`mod@bench`]): criterion suites + Python twins, then `docs/bench/REPORT.md` ([`report`]).
 
@@ -10,6 +11,7 @@ mod bench;
 mod ci;
 mod mpi;
 mod report;
+mod soak;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,9 @@ usage: cargo xtask <command>
 commands:
   ci [--fast] [--no-mpi]     fmt check, clippy -D warnings, tests (MPI ones under mpirun), docs,
                              tidy, benches once; installs Open MPI when CI is set
+  soak [--secs N] [--seed S] [--only A,B]
+                             random SIGKILLs of pool workers, queue and pipe peers, manager
+                             clients; checks nothing is lost, corrupted, hung or leaked (30 s)
   tidy                       source rules: //! headers, SAFETY comments, no #[ignore], layering, ...
   bench [--quick | --smoke] [--filter NAME[,NAME..]] [--no-python]
                              run the criterion suites and Python twins, write docs/bench/REPORT.md
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("tidy") => tidy::run(),
+        Some("soak") => soak::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
