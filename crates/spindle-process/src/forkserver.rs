@@ -46,6 +46,8 @@ const REPLY: usize = 8;
 const REPLY_STARTED: u32 = 0;
 const REPLY_OS_ERROR: u32 = 1;
 const REPLY_REFUSED: u32 = 2;
+/// Longest refusal message the client accepts (a longer one means the stream is garbled).
+const MAX_REFUSAL: u32 = 64 * 1024;
 
 /// How long the client waits for the server to answer a request.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -144,7 +146,7 @@ fn request(
     match tag {
         REPLY_STARTED => Ok(Ok((value, passed.pop()))),
         REPLY_OS_ERROR => Ok(Err(io::Error::from_raw_os_error(value as i32))),
-        REPLY_REFUSED => {
+        REPLY_REFUSED if value <= MAX_REFUSAL => {
             let mut msg = vec![0u8; value as usize];
             sys::read_exact_fd(conn.as_fd(), &mut msg)?;
             Ok(Err(io::Error::new(
@@ -240,10 +242,15 @@ fn reply(conn: &Connection, answer: Result<&Kid, Refusal>) -> io::Result<()> {
             sys::write_all_vectored(conn.as_fd(), true, &[&header(REPLY_OS_ERROR, errno)])
         }
         Err(refusal) => {
-            let msg = match refusal {
+            let mut msg = match refusal {
                 Refusal::Os(e) => e.to_string(),
                 Refusal::Invalid(m) => m,
             };
+            let mut end = msg.len().min(MAX_REFUSAL as usize);
+            while !msg.is_char_boundary(end) {
+                end -= 1;
+            }
+            msg.truncate(end);
             let h = header(REPLY_REFUSED, msg.len() as u32);
             sys::write_all_vectored(conn.as_fd(), true, &[&h, msg.as_bytes()])
         }
