@@ -8,7 +8,7 @@
 use crate::sys;
 use parking_lot::Mutex;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
@@ -148,7 +148,34 @@ pub fn parent_process() -> Option<ProcessInfo> {
     })
 }
 
+/// How a started child ended, as far as this process can know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// Python's exit code: the exit status, or `-N` after signal `N`.
+    Code(i32),
+    /// The child is gone but its exit status is lost: the fork server that reaps it died
+    /// before reporting it, or someone else reaped it (a `SIGCHLD` set to `SIG_IGN`, a foreign
+    /// `waitpid(-1)`).
+    Unknown,
+}
+
+impl Ended {
+    /// The exit code, if it is known.
+    pub(crate) fn code(self) -> Option<i32> {
+        match self {
+            Ended::Code(c) => Some(c),
+            Ended::Unknown => None,
+        }
+    }
+}
+
 /// Shared state of one started child, held by its `Process` handle and by the registry.
+///
+/// Where the exit status comes from: `waitpid` for a child of this process, the status pipe
+/// for a fork-server child. When that source is lost (`ECHILD`; the server died, so the pipe
+/// ends without a code), the child is *not* taken for dead: the kernel says through the pidfd
+/// (taken while the child could not yet be reaped, so a recycled pid cannot fool it) whether
+/// it still runs, and once it has ended the answer is [`Ended::Unknown`].
 #[derive(Debug)]
 pub(crate) struct ChildState {
     pub(crate) pid: u32,
@@ -158,8 +185,12 @@ pub(crate) struct ChildState {
     /// For a fork-server child (not ours to `waitpid`): the pipe the server writes the exit
     /// code to.
     status: Option<OwnedFd>,
-    /// `Some` once reaped. The lock also keeps `kill` from racing the reap (pid reuse).
-    exitcode: Mutex<Option<i32>>,
+    /// Set once the status source is lost (the status pipe ended without a code, or `waitpid`
+    /// said `ECHILD`): from then on only the kernel's view of the pid counts.
+    status_lost: AtomicBool,
+    /// `Some` once the child has ended (and was reaped, if it is ours). The lock also keeps
+    /// `kill` from racing the reap (pid reuse).
+    end: Mutex<Option<Ended>>,
 }
 
 impl ChildState {
@@ -168,95 +199,125 @@ impl ChildState {
             pid,
             name,
             daemon,
+            // Our child cannot be reaped before we `waitpid` it, so this pidfd is its own.
             pidfd: sys::pidfd_open(pid).ok(),
             status: None,
-            exitcode: Mutex::new(None),
+            status_lost: AtomicBool::new(false),
+            end: Mutex::new(None),
         })
     }
 
-    /// A child the fork server started: its exit code arrives on `status`.
+    /// A child the fork server started: its exit code arrives on `status`; `pidfd` is the
+    /// one the server opened before it could reap the child.
     pub(crate) fn via_server(
         pid: u32,
         name: String,
         daemon: bool,
         status: OwnedFd,
+        pidfd: Option<OwnedFd>,
     ) -> Arc<ChildState> {
         Arc::new(ChildState {
             pid,
             name,
             daemon,
-            pidfd: sys::pidfd_open(pid).ok(),
+            pidfd: pidfd.or_else(|| sys::pidfd_open(pid).ok()),
             status: Some(status),
-            exitcode: Mutex::new(None),
+            status_lost: AtomicBool::new(false),
+            end: Mutex::new(None),
         })
     }
 
-    /// Reads the exit code the fork server sent, if it has arrived.
-    fn read_status(status: &OwnedFd) -> Option<i32> {
+    /// Reads the exit code the fork server sent, if it has arrived. A pipe that ends without
+    /// one means the server died: the status is lost, not the child.
+    fn read_status(&self, status: &OwnedFd) -> Option<Ended> {
         match sys::poll_fds(&[status.as_fd()], Some(Instant::now())) {
             Ok(r) if r[0] => {}
             _ => return None,
         }
         let mut code = [0u8; 4];
         match sys::read_exact_fd(status.as_fd(), &mut code) {
-            Ok(()) => Some(i32::from_le_bytes(code)),
-            // The server died without reporting: the status is lost.
-            Err(_) => Some(-libc::SIGKILL),
+            // Four bytes fit in a pipe's atomic write: a code is whole or absent.
+            Ok(()) => Some(Ended::Code(i32::from_le_bytes(code))),
+            Err(_) => {
+                self.status_lost.store(true, Ordering::Release);
+                self.ended_per_kernel()
+            }
         }
     }
 
-    /// Reaps without blocking; the exit code once the child has ended.
-    pub(crate) fn try_reap(&self) -> Option<i32> {
-        let mut code = self.exitcode.lock();
-        if code.is_none() {
-            if let Some(status) = &self.status {
-                *code = Self::read_status(status);
-                return *code;
-            }
-            match sys::wait_exit(self.pid) {
-                Ok(Some(c)) => *code = Some(c),
-                Ok(None) => {}
-                // ECHILD: someone else reaped it (a SIGCHLD=SIG_IGN setting or a foreign
-                // waitpid(-1)); the status is lost, report it as Python reports an unknown end.
-                Err(_) => *code = Some(-libc::SIGKILL),
-            }
-        }
-        *code
+    /// For a child whose status source is lost: whether it has ended, from the kernel.
+    fn ended_per_kernel(&self) -> Option<Ended> {
+        let gone = match &self.pidfd {
+            // Readable once the process has exited (zombie or reaped), whoever its parent is.
+            Some(fd) => matches!(
+                sys::poll_fds(&[fd.as_fd()], Some(Instant::now())),
+                Ok(r) if r[0]
+            ),
+            // No pidfd (kernel before 5.3): /proc, which a recycled pid can fool.
+            None => sys::process_is_dead(self.pid),
+        };
+        gone.then_some(Ended::Unknown)
     }
 
-    /// Waits until the child ends or `deadline` passes; the exit code if it ended.
-    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Option<i32> {
+    /// Reaps without blocking; how the child ended, once it has.
+    pub(crate) fn try_reap(&self) -> Option<Ended> {
+        let mut end = self.end.lock();
+        if end.is_none() {
+            *end = if self.status_lost.load(Ordering::Acquire) {
+                self.ended_per_kernel()
+            } else if let Some(status) = &self.status {
+                self.read_status(status)
+            } else {
+                match sys::wait_exit(self.pid) {
+                    Ok(c) => c.map(Ended::Code),
+                    // ECHILD: someone else reaped it (a SIGCHLD=SIG_IGN setting or a foreign
+                    // waitpid(-1)), or it is not ours (a handle inherited through fork).
+                    Err(_) => {
+                        self.status_lost.store(true, Ordering::Release);
+                        self.ended_per_kernel()
+                    }
+                }
+            };
+        }
+        *end
+    }
+
+    /// Waits until the child ends or `deadline` passes; how it ended, if it has. With no
+    /// deadline it returns only once the child has ended.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Option<Ended> {
         let mut backoff = Duration::from_micros(50);
         loop {
-            if let Some(c) = self.try_reap() {
-                return Some(c);
+            if let Some(end) = self.try_reap() {
+                return Some(end);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            match self.status.as_ref().or(self.pidfd.as_ref()) {
-                Some(fd) => {
-                    if sys::poll_fds(&[fd.as_fd()], deadline).is_err() {
-                        return self.try_reap();
-                    }
-                }
-                None => {
-                    // No pidfd (kernel before 5.3): poll the status with a growing pause.
-                    let pause = deadline.map_or(backoff, |d| {
-                        backoff.min(d.saturating_duration_since(Instant::now()))
-                    });
-                    std::thread::sleep(pause);
-                    backoff = (backoff * 2).min(Duration::from_millis(10));
-                }
+            // The status pipe fires when the server reports (or dies); once it is lost, the
+            // pidfd fires when the child exits.
+            let fd = if self.status_lost.load(Ordering::Acquire) {
+                self.pidfd.as_ref()
+            } else {
+                self.status.as_ref().or(self.pidfd.as_ref())
+            };
+            let polled = fd.map(|fd| sys::poll_fds(&[fd.as_fd()], deadline));
+            if !matches!(polled, Some(Ok(_))) {
+                // No pidfd (kernel before 5.3) or a failed poll: check again after a growing
+                // pause.
+                let pause = deadline.map_or(backoff, |d| {
+                    backoff.min(d.saturating_duration_since(Instant::now()))
+                });
+                std::thread::sleep(pause);
+                backoff = (backoff * 2).min(Duration::from_millis(10));
             }
         }
     }
 
-    /// Sends `signal` unless the child was already reaped (through its pidfd when there is
-    /// one, so a recycled pid is never hit).
+    /// Sends `signal` unless the child is known to have ended (through its pidfd when there
+    /// is one, so a recycled pid is never hit).
     pub(crate) fn signal(&self, signal: i32) -> std::io::Result<()> {
-        let code = self.exitcode.lock();
-        if code.is_some() {
+        let end = self.end.lock();
+        if end.is_some() {
             return Ok(());
         }
         let sent = match &self.pidfd {

@@ -4,7 +4,7 @@
 //! This file passes 600 lines on purpose: `Process` and the start methods that create it are
 //! one concept, and each of its methods carries its own runnable example.
 
-use crate::current::{self, ChildState, Identity};
+use crate::current::{self, ChildState, Ended, Identity};
 use crate::reduction;
 use crate::shipping::{Call, ShipError};
 use crate::sys;
@@ -140,6 +140,15 @@ pub enum ProcessError {
     /// Sending a signal failed.
     #[error("failed to signal the child process")]
     Signal(#[source] io::Error),
+    /// The child has ended but its exit status cannot be known: the fork server that forked
+    /// it (and alone could reap it) died before reporting the status, or something outside
+    /// spindle reaped the child (`SIGCHLD` set to `SIG_IGN`, a `waitpid(-1)` elsewhere).
+    /// `is_alive()` is false and `exitcode()` `None` for such a child.
+    #[error("process {pid} has ended but its exit status is unknown (the process that could reap it, such as the fork server, died first, or another waiter reaped it)")]
+    StatusUnknown {
+        /// The child's process id.
+        pid: u32,
+    },
 }
 
 /// The type-erased target and its arguments until `start` consumes them.
@@ -472,7 +481,9 @@ impl Process {
     /// # Errors
     ///
     /// [`ProcessError::NotStarted`] before `start` (Python: "can only join a started process");
-    /// [`ProcessError::Closed`] after `close`.
+    /// [`ProcessError::Closed`] after `close`; [`ProcessError::StatusUnknown`] if the child
+    /// ended but its exit status was lost (its fork server died before reporting it; Python
+    /// reports 255 there, which a real exit status could also be).
     ///
     /// # Examples
     ///
@@ -490,7 +501,16 @@ impl Process {
     /// ```
     pub fn join(&self) -> Result<i32, ProcessError> {
         let child = self.started()?;
-        Ok(child.wait_until(None).unwrap_or(-libc::SIGKILL))
+        // With no deadline, `wait_until` returns only once the child has ended.
+        let end = loop {
+            if let Some(end) = child.wait_until(None) {
+                break end;
+            }
+        };
+        match end {
+            Ended::Code(c) => Ok(c),
+            Ended::Unknown => Err(ProcessError::StatusUnknown { pid: child.pid }),
+        }
     }
 
     /// Waits up to `timeout` for the child to end; returns whether it has (Python's
@@ -523,7 +543,11 @@ impl Process {
 
     /// The exit code once the child has ended and been reaped (by `join`, `is_alive`, ...):
     /// 0 for a normal return, the exit status, 1 after a panic, `-N` after signal `N`.
-    /// `None` while it runs, before `start` and after `close`.
+    /// `None` while it runs, before `start`, after `close`, and for a child that ended with
+    /// its status unknown (see [`ProcessError::StatusUnknown`]; `is_alive()` is false then).
+    ///
+    /// A fork-server child outlives its server: if the server is killed, the child is still
+    /// reported running (`None`, `is_alive()` true) for as long as the kernel says it runs.
     ///
     /// # Examples
     ///
@@ -540,7 +564,10 @@ impl Process {
     /// assert_eq!(p.exitcode(), Some(0));
     /// ```
     pub fn exitcode(&self) -> Option<i32> {
-        self.child.as_ref().and_then(|c| c.try_reap())
+        self.child
+            .as_ref()
+            .and_then(|c| c.try_reap())
+            .and_then(Ended::code)
     }
 
     /// Sends `SIGTERM`: Python's `p.terminate()`. A child that already ended is left alone.

@@ -96,7 +96,10 @@ fn empty_list_is_allowed() {
 #[test]
 fn attaching_a_plain_segment_is_refused() {
     let plain = spindle_process::shared_memory::SharedMemory::create(None, 64).unwrap();
-    assert!(ShareableList::attach(plain.name()).is_err());
+    assert!(matches!(
+        ShareableList::attach(plain.name()),
+        Err(spindle_process::shared_memory::ShmError::NotAList { .. })
+    ));
     plain.unlink().unwrap();
 }
 

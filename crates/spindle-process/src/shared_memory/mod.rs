@@ -68,8 +68,27 @@ pub enum ShmError {
         /// The requested name.
         name: String,
     },
+    /// There is no room for the segment (`ENOSPC`: `/dev/shm` is full, or too small for
+    /// `size`). Its space is reserved at creation, so this comes from `create`, never as a
+    /// `SIGBUS` at a later write; nothing is left behind (the half-made segment is unlinked).
+    #[error("no space for shared memory segment {name:?} of {size} bytes: {source}")]
+    NoSpace {
+        /// The segment's name (generated if `create` was given none).
+        name: String,
+        /// The size asked for.
+        size: usize,
+        /// The operating system's error (`ENOSPC`).
+        #[source]
+        source: io::Error,
+    },
+    /// `ShareableList::attach` of a segment that does not hold a shareable list.
+    #[error("shared memory segment {name:?} does not hold a shareable list")]
+    NotAList {
+        /// The segment's name.
+        name: String,
+    },
     /// Another operating-system failure.
-    #[error("shared memory system call failed")]
+    #[error("shared memory system call failed: {0}")]
     Os(#[source] io::Error),
 }
 
@@ -84,6 +103,18 @@ impl ShmError {
             },
             _ => ShmError::Os(e),
         }
+    }
+
+    /// `from_io` for `create`, which can also run out of space.
+    fn from_create(e: io::Error, name: &str, size: usize) -> ShmError {
+        if e.raw_os_error() == Some(libc::ENOSPC) {
+            return ShmError::NoSpace {
+                name: name.to_owned(),
+                size,
+                source: e,
+            };
+        }
+        ShmError::from_io(e, name)
     }
 }
 
@@ -170,7 +201,17 @@ impl SharedMemory {
     /// # Errors
     ///
     /// [`ShmError::InvalidSize`] if `size` is 0; [`ShmError::InvalidName`] for a bad name;
-    /// [`ShmError::FileExists`] if the name is taken; [`ShmError::Os`] otherwise.
+    /// [`ShmError::FileExists`] if the name is taken; [`ShmError::NoSpace`] if `/dev/shm`
+    /// cannot hold `size` more bytes; [`ShmError::Os`] otherwise. A failed create leaves no
+    /// segment behind.
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// The whole size is allocated at creation (`posix_fallocate`), as the pages a first write
+    /// would allocate anyway: a full `/dev/shm` is then an error here instead of a `SIGBUS`
+    /// at the first write to a page the file system could not provide (what an `ftruncate`d
+    /// segment, Python's included, gives). A segment therefore uses its full size in memory
+    /// from the start; do not create huge segments meant to stay sparse.
     ///
     /// # Examples
     ///
@@ -191,7 +232,7 @@ impl SharedMemory {
             Some(n) => {
                 let bare = validate(n)?;
                 let fd = sys::shm::shm_create(&format!("/{bare}"), size)
-                    .map_err(|e| ShmError::from_io(e, &bare))?;
+                    .map_err(|e| ShmError::from_create(e, &bare, size))?;
                 (bare, fd)
             }
             None => loop {
@@ -199,7 +240,7 @@ impl SharedMemory {
                 match sys::shm::shm_create(&format!("/{bare}"), size) {
                     Ok(fd) => break (bare, fd),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-                    Err(e) => return Err(ShmError::Os(e)),
+                    Err(e) => return Err(ShmError::from_create(e, &bare, size)),
                 }
             },
         };

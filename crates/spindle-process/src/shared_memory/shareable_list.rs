@@ -196,7 +196,8 @@ impl ShareableList {
     /// # Errors
     ///
     /// As [`SharedMemory::create`] (an empty list still takes a header, so never
-    /// `InvalidSize`).
+    /// `InvalidSize`): [`ShmError::NoSpace`] when `/dev/shm` cannot hold the list, before
+    /// anything is written to it.
     ///
     /// # Examples
     ///
@@ -254,7 +255,7 @@ impl ShareableList {
     ///
     /// # Errors
     ///
-    /// As [`SharedMemory::attach`]; `ShmError::Os` with `InvalidData` if the segment is not a
+    /// As [`SharedMemory::attach`]; [`ShmError::NotAList`] if the segment does not hold a
     /// shareable list.
     ///
     /// # Examples
@@ -269,11 +270,8 @@ impl ShareableList {
     /// ```
     pub fn attach(name: &str) -> Result<ShareableList, ShmError> {
         let shm = SharedMemory::attach(name)?;
-        let invalid = || {
-            ShmError::Os(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                ListError::Corrupt,
-            ))
+        let invalid = || ShmError::NotAList {
+            name: shm.name().to_owned(),
         };
         let buf = shm.buf();
         if buf.len() < HEADER || get(buf, 0) != MAGIC {

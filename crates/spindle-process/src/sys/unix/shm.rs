@@ -8,7 +8,7 @@
 use super::{cvt, cvt_r};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 
 /// A `MAP_SHARED` read/write mapping, unmapped on drop.
@@ -75,9 +75,11 @@ fn c_name(name: &str) -> io::Result<CString> {
     CString::new(name).map_err(|_| io::ErrorKind::InvalidInput.into())
 }
 
-/// `shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600)` then `ftruncate(size)`.
+/// `shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600)`, then its `size` bytes reserved
+/// ([`reserve`]).
 ///
-/// `name` starts with `/`. On a failed `ftruncate` the new segment is unlinked again.
+/// `name` starts with `/`. If the space cannot be reserved (`ENOSPC` on a full `/dev/shm`) the
+/// new segment is unlinked again, so a failed create leaves nothing behind.
 pub(crate) fn shm_create(name: &str, size: usize) -> io::Result<OwnedFd> {
     let c = c_name(name)?;
     let fd = cvt_r(|| {
@@ -94,18 +96,40 @@ pub(crate) fn shm_create(name: &str, size: usize) -> io::Result<OwnedFd> {
     // SAFETY:
     // - shm_open succeeded, so `fd` is a fresh descriptor owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let size_off =
-        libc::off_t::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
-    let truncated = size_off.and_then(|s| {
-        // SAFETY:
-        // - `fd` is live; ftruncate has no memory preconditions.
-        cvt_r(|| unsafe { libc::ftruncate(fd.as_raw_fd(), s) }).map(drop)
-    });
-    if let Err(e) = truncated {
+    if let Err(e) = reserve(fd.as_fd(), size) {
         let _ = shm_unlink(name);
         return Err(e);
     }
     Ok(fd)
+}
+
+/// Sizes a new, empty shared-memory file to `size` bytes and allocates every page now
+/// (`posix_fallocate`), the one place where every segment spindle creates gets its memory.
+///
+/// A tmpfs page is otherwise allocated at the first write through a mapping, and when the file
+/// system is full that write gets `SIGBUS`, killing the process far from the cause. Reserving
+/// turns it into `ENOSPC` (or `ENOMEM`) here. It costs the page allocation up front, which the
+/// first touch would pay anyway. `posix_fallocate` also sets the size, so no `ftruncate` is
+/// needed.
+fn reserve(fd: BorrowedFd<'_>, size: usize) -> io::Result<()> {
+    let len =
+        libc::off_t::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    if len == 0 {
+        return Ok(());
+    }
+    loop {
+        // SAFETY:
+        // - `fd` is live for the borrow; posix_fallocate touches no memory of ours.
+        let r = unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len) };
+        match r {
+            0 => return Ok(()),
+            // A signal interrupted the allocation; the pages allocated so far stay, so the
+            // retry only does what is left.
+            libc::EINTR => continue,
+            // posix_fallocate returns the error number instead of setting errno.
+            e => return Err(io::Error::from_raw_os_error(e)),
+        }
+    }
 }
 
 /// `shm_open(name, O_RDWR)` of an existing segment; returns it with its size.
@@ -119,7 +143,7 @@ pub(crate) fn shm_attach(name: &str) -> io::Result<(OwnedFd, usize)> {
     // SAFETY:
     // - shm_open succeeded, so `fd` is a fresh descriptor owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let size = fd_size(std::os::fd::AsFd::as_fd(&fd))?;
+    let size = fd_size(fd.as_fd())?;
     Ok((fd, size))
 }
 
@@ -143,7 +167,8 @@ pub(crate) fn shm_unlink(name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// An anonymous shared-memory file of `size` zeroed bytes (`memfd_create` + `ftruncate`).
+/// An anonymous shared-memory file of `size` zeroed bytes, reserved like a named segment
+/// (`memfd_create` + [`reserve`]).
 ///
 /// It has no name to leak: the kernel frees it when the last descriptor and mapping go.
 pub(crate) fn memfd(size: usize) -> io::Result<OwnedFd> {
@@ -153,11 +178,7 @@ pub(crate) fn memfd(size: usize) -> io::Result<OwnedFd> {
     // SAFETY:
     // - memfd_create succeeded, so `fd` is a fresh descriptor owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let s =
-        libc::off_t::try_from(size).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY:
-    // - `fd` is live; ftruncate has no memory preconditions.
-    cvt_r(|| unsafe { libc::ftruncate(fd.as_raw_fd(), s) })?;
+    reserve(fd.as_fd(), size)?;
     Ok(fd)
 }
 
@@ -169,7 +190,7 @@ pub(crate) fn memfd_with_contents(bytes: &[u8]) -> io::Result<OwnedFd> {
     // SAFETY:
     // - memfd_create succeeded, so `fd` is a fresh descriptor owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    super::write_all_vectored(std::os::fd::AsFd::as_fd(&fd), false, &[bytes])?;
+    super::write_all_vectored(fd.as_fd(), false, &[bytes])?;
     // SAFETY:
     // - `fd` is live; lseek has no memory preconditions.
     cvt(unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_SET) })?;
