@@ -36,6 +36,8 @@ const LIMIT: Duration = Duration::from_secs(30);
 const MAX_ITEM: usize = 3 << 20;
 
 type Outcome = Result<String, String>;
+/// A scenario: its name and one round of it.
+type Scenario = (&'static str, fn(&mut Rng) -> Outcome);
 
 /// xorshift64*: the soak needs reproducible randomness, not a crate.
 struct Rng(u64);
@@ -463,7 +465,7 @@ fn no_leaks(base: &Census) -> Result<(), String> {
 
 // ---- main ---------------------------------------------------------------------------------
 
-const SCENARIOS: [(&str, fn(&mut Rng) -> Outcome); 5] = [
+const SCENARIOS: [Scenario; 5] = [
     ("pool", pool_round),
     ("queue_writer", queue_writer_round),
     ("queue_reader", queue_reader_round),
@@ -472,7 +474,7 @@ const SCENARIOS: [(&str, fn(&mut Rng) -> Outcome); 5] = [
 ];
 
 /// The scenarios named by `--only a,b` (all without it).
-fn chosen(args: &[String]) -> Vec<(&'static str, fn(&mut Rng) -> Outcome)> {
+fn chosen(args: &[String]) -> Vec<Scenario> {
     let only = args
         .iter()
         .position(|a| a == "--only")
