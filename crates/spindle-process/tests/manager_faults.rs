@@ -120,8 +120,8 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        // sleep-ok: the state polled (a directory, another process's end) signals nothing we
-        // could wait on; poll it with a deadline.
+        // The state polled (a directory, another process's end) signals nothing to wait on.
+        // sleep-ok: polling the file system with a deadline
         std::thread::sleep(Duration::from_millis(2));
     }
 }

@@ -5,10 +5,30 @@ use super::{Manager, ManagerError};
 use std::time::Duration;
 
 /// Connections a manager's server serves at once unless told otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::managers::{Manager, DEFAULT_MAX_CONNECTIONS};
+///
+/// // Twice the default, for a program with many threads blocked in manager calls at once.
+/// let builder = Manager::builder().max_connections(2 * DEFAULT_MAX_CONNECTIONS);
+/// # let _ = builder;
+/// ```
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// How long a client has, unless told otherwise, to complete its handshake, or the rest of a
 /// request once it started sending it.
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::managers::{Manager, DEFAULT_HANDSHAKE_TIMEOUT};
+///
+/// assert_eq!(DEFAULT_HANDSHAKE_TIMEOUT.as_secs(), 10);
+/// let builder = Manager::builder().handshake_timeout(DEFAULT_HANDSHAKE_TIMEOUT / 2);
+/// # let _ = builder;
+/// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings for a [`Manager`]'s server, from [`Manager::builder`]; [`start`](Self::start)
