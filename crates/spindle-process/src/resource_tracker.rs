@@ -14,7 +14,8 @@
 //!   child may outlive that child and be picked up by its parent;
 //! - no warnings are printed: cleanup of an un-unlinked segment at tree exit is the contract.
 //!
-//! A directory is registered with its device and inode numbers and the one entry it may hold
+//! A directory is registered with its identity (device, inode, owner, birth time) and the one
+//! entry it may hold
 //! ([`TrackedDir`]); the tracker removes it only if the path still leads to that very
 //! directory, so a stale registration never deletes a directory that reused the path.
 
@@ -60,13 +61,13 @@ pub(crate) fn unregister(name: &str) {
 pub(crate) struct TrackedDir {
     path: PathBuf,
     entry: String,
-    /// Device and inode numbers: what makes this directory, not just its path.
-    id: (u64, u64),
+    /// Device, inode, owner and birth time: what makes this directory, not just its path.
+    id: sys::tracker::DirId,
 }
 
 impl TrackedDir {
     fn record(&self, op: u8) -> Option<[u8; sys::tracker::RECORD]> {
-        sys::tracker::dir_record(op, &self.path, &self.entry, self.id)
+        sys::tracker::dir_record(op, &self.path, &self.entry, &self.id)
     }
 }
 

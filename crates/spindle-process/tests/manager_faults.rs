@@ -194,6 +194,66 @@ fn exit_or_panic_without_shutdown_removes_the_socket_directory() {
     }
 }
 
+/// What the stale-registration host reports: the directory at the reused path, the tracker's
+/// pid, and the inode numbers of the old and the new directory.
+type StaleReport = (PathBuf, u32, u64, u64);
+
+/// The tracker this process started (its child named `spindle-tracker`).
+fn own_tracker() -> u32 {
+    let me = std::process::id();
+    let children = std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")).unwrap();
+    children
+        .split_whitespace()
+        .map(|p| p.parse::<u32>().unwrap())
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "spindle-tracker")
+        })
+        .expect("a tracker child")
+}
+
+/// Leaves a stale registration behind: the server is killed, its directory removed by hand
+/// (no unregister) and another directory, with an entry of the same name, made at its path.
+fn stale_host(conn: Connection) {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let manager = Manager::start().unwrap();
+    let dir = manager.address().parent().unwrap().to_path_buf();
+    let old_ino = std::fs::metadata(&dir).unwrap().ino();
+    let server = manager.server_pid().unwrap();
+    signal(server as i32, libc::SIGKILL);
+    wait_until("the server killed", LIMIT, || ended(server));
+    std::fs::remove_file(manager.address()).unwrap();
+    std::fs::remove_dir(&dir).unwrap();
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    std::fs::write(dir.join("manager.sock"), b"not yours").unwrap();
+    let new_ino = std::fs::metadata(&dir).unwrap().ino();
+    conn.send(&(dir, own_tracker(), old_ino, new_ino)).unwrap();
+    // No shutdown: it would remove the new directory as if it were the manager's.
+    std::mem::forget(manager);
+}
+
+#[test]
+fn a_stale_registration_spares_a_directory_that_reused_the_path() {
+    let _g = process_lock();
+    let _w = Watchdog::new("stale registration", WATCHDOG);
+    let (ours, theirs) = Pipe(true).unwrap();
+    let child = spawn(stale_host, theirs);
+    let (dir, tracker, old_ino, new_ino): StaleReport = ours.recv_timeout(LIMIT).unwrap();
+    assert_eq!(join_or_kill(&child), 0);
+    // The tree is gone: the tracker runs its cleanup and exits.
+    wait_until("the tracker ended", LIMIT, || ended(tracker));
+    let entry = dir.join("manager.sock");
+    let kept = std::fs::read(&entry);
+    let _ = std::fs::remove_file(&entry);
+    let _ = std::fs::remove_dir(&dir);
+    // On ext4 the new directory usually gets the old inode number: only the birth time differs.
+    assert_eq!(
+        kept.ok().as_deref(),
+        Some(&b"not yours"[..]),
+        "the tracker removed a directory that reused the path (inode {old_ino} -> {new_ino})"
+    );
+}
+
 /// Connects to the socket with a raw stream that fails reads after `timeout`.
 fn raw(address: &Path, timeout: Duration) -> UnixStream {
     let s = UnixStream::connect(address).unwrap();

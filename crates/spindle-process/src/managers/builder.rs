@@ -80,7 +80,8 @@ impl ManagerBuilder {
     /// gets [`ManagerError::TooManyConnections`].
     ///
     /// Each process keeps up to 16 idle connections per manager, plus one per thread blocked
-    /// in a call (`acquire`, `wait`, `get`, ...) at the moment; size the cap for that.
+    /// in a call (`acquire`, `wait`, `get`, ...) at the moment; size the cap for that. Each
+    /// connection also costs the server a descriptor: keep the cap below its `RLIMIT_NOFILE`.
     ///
     /// # Examples
     ///

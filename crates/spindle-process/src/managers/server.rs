@@ -41,6 +41,9 @@ use std::time::{Duration, Instant};
 /// File name of the socket inside the manager's private directory.
 pub(crate) const SOCKET_NAME: &str = "manager.sock";
 
+/// How long the accept loop pauses after a failed `accept` that is not transient.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
 /// The server's limits on its clients (see the module notes).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Limits {
@@ -192,7 +195,20 @@ pub(crate) fn serve(args: ServerArgs) {
     let busy = busy_answer(server.limits.max_connections);
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of descriptors or memory: the connection stays queued, and retrying at
+                // once would spin; give the other connections a moment to end.
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                ) {
+                    std::thread::sleep(ACCEPT_BACKOFF);
+                }
+                continue;
+            }
+        };
         let accepted = Instant::now();
         // Only this thread adds, so the count never passes the cap between check and add.
         if active.load(Ordering::Acquire) >= server.limits.max_connections {

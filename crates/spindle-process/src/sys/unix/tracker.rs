@@ -13,11 +13,13 @@
 //!
 //! A directory record ([`dir_record`]: `b'D'` register, `b'd'` unregister) carries the path
 //! (NUL-terminated after byte 1's length), the one entry the directory may hold at
-//! [`ENTRY_AT`], and the directory's device and inode numbers in the last 16 bytes. At the end
-//! the tracker opens the path (no symlink followed), and only if it is still that very
-//! directory, owned by this user, unlinks the entry inside it and removes the directory
-//! (`rmdir`, which never removes a directory that holds anything else). A stale record thus
-//! cannot delete another directory that took the same path.
+//! [`ENTRY_AT`], and the directory's identity ([`DirId`]: device, inode, owner and birth time)
+//! in the last [`ID_LEN`] bytes. At the end the tracker opens the path (no symlink followed),
+//! and only if it is still that very directory unlinks the entry inside it and removes the
+//! directory (`rmdir`, which never removes a directory that holds anything else). A stale
+//! record thus cannot delete another directory that took the same path, even one that got the
+//! same inode number (ext4 hands a freed inode number to the next `mkdir` at once; the birth
+//! time tells them apart).
 //!
 //! The tracker leaves the process group of its creator (`setsid`), so a signal sent to that
 //! group (Ctrl-C in a terminal, `kill -9 -<pgid>`) does not take the tracker down with the
@@ -25,23 +27,27 @@
 
 use super::cvt;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Size of one record on the tracker pipe.
 pub(crate) const RECORD: usize = 256;
 /// Longest name a record carries (leaves room for the NUL terminator).
 pub(crate) const MAX_NAME: usize = RECORD - 3;
+/// Size of a directory's identity ([`DirId`]).
+pub(crate) const ID_LEN: usize = 32;
+/// A directory's identity: device (major, minor), inode, owner, birth time (seconds,
+/// nanoseconds; zero where the file system does not record it), native byte order.
+pub(crate) type DirId = [u8; ID_LEN];
+/// Where a directory record keeps the directory's identity.
+const ID_AT: usize = RECORD - ID_LEN;
 /// Where a directory record keeps the name of the entry inside the directory.
-const ENTRY_AT: usize = RECORD - 16 - 32;
+const ENTRY_AT: usize = ID_AT - 32;
 /// Longest entry name in a directory record (leaves room for the NUL terminator).
 const MAX_ENTRY: usize = 31;
 /// Longest directory path in a directory record (ends, NUL included, before [`ENTRY_AT`]).
 const MAX_DIR: usize = ENTRY_AT - 3;
-/// Where a directory record keeps the directory's device number (then its inode number).
-const ID_AT: usize = RECORD - 16;
 /// A slot holding a segment name.
 const SLOT_SEGMENT: u8 = 1;
 /// A slot holding a directory.
@@ -79,9 +85,9 @@ pub(crate) fn record(op: u8, name: &str) -> Option<[u8; RECORD]> {
 }
 
 /// Encodes one directory record (`b'D'` register, `b'd'` unregister) for `dir`, holding at
-/// most `entry`, whose device and inode numbers are `id` (see [`dir_id`]); `None` if the path
-/// or entry is too long to track.
-pub(crate) fn dir_record(op: u8, dir: &Path, entry: &str, id: (u64, u64)) -> Option<[u8; RECORD]> {
+/// most `entry`, whose identity is `id` (see [`dir_id`]); `None` if the path or entry is too
+/// long to track.
+pub(crate) fn dir_record(op: u8, dir: &Path, entry: &str, id: &DirId) -> Option<[u8; RECORD]> {
     let path = dir.as_os_str().as_bytes();
     let entry = entry.as_bytes();
     if path.is_empty() || path.len() > MAX_DIR || entry.is_empty() || entry.len() > MAX_ENTRY {
@@ -95,15 +101,60 @@ pub(crate) fn dir_record(op: u8, dir: &Path, entry: &str, id: (u64, u64)) -> Opt
     rec[1] = path.len() as u8;
     rec[2..2 + path.len()].copy_from_slice(path);
     rec[ENTRY_AT..ENTRY_AT + entry.len()].copy_from_slice(entry);
-    rec[ID_AT..ID_AT + 8].copy_from_slice(&id.0.to_ne_bytes());
-    rec[ID_AT + 8..].copy_from_slice(&id.1.to_ne_bytes());
+    rec[ID_AT..].copy_from_slice(id);
     Some(rec)
 }
 
-/// The device and inode numbers of the directory at `dir` (not following a symlink).
-pub(crate) fn dir_id(dir: &Path) -> io::Result<(u64, u64)> {
-    let meta = std::fs::symlink_metadata(dir)?;
-    Ok((meta.dev(), meta.ino()))
+/// The identity of the directory at `dir` (not following a symlink).
+pub(crate) fn dir_id(dir: &Path) -> io::Result<DirId> {
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY:
+    // - `path` is a NUL-terminated string that outlives the call.
+    let fd = cvt(unsafe { libc::open(path.as_ptr(), flags) })?;
+    // SAFETY:
+    // - `open` succeeded, so `fd` is an open descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut id = [0u8; ID_LEN];
+    // SAFETY:
+    // - `fd` is open for the whole call and `id` is a writable identity buffer.
+    if unsafe { identify(fd.as_raw_fd(), &mut id) } {
+        Ok(id)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Writes the identity of the open directory `dfd` into `id`; false if `statx` failed.
+/// Async-signal-safe (one system call on stack memory).
+///
+/// # Safety
+///
+/// `dfd` must be an open descriptor.
+unsafe fn identify(dfd: RawFd, id: &mut DirId) -> bool {
+    // SAFETY:
+    // - statx with AT_EMPTY_PATH describes `dfd` itself; `stx` is stack memory it fills.
+    let stx = unsafe {
+        let mut stx: libc::statx = std::mem::zeroed();
+        let mask = libc::STATX_INO | libc::STATX_UID | libc::STATX_BTIME;
+        if libc::statx(dfd, c"".as_ptr(), libc::AT_EMPTY_PATH, mask, &mut stx) != 0 {
+            return false;
+        }
+        stx
+    };
+    let born = stx.stx_mask & libc::STATX_BTIME != 0;
+    let (sec, nsec) = if born {
+        (stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec)
+    } else {
+        (0, 0)
+    };
+    id[0..4].copy_from_slice(&stx.stx_dev_major.to_ne_bytes());
+    id[4..8].copy_from_slice(&stx.stx_dev_minor.to_ne_bytes());
+    id[8..16].copy_from_slice(&stx.stx_ino.to_ne_bytes());
+    id[16..20].copy_from_slice(&stx.stx_uid.to_ne_bytes());
+    id[20..28].copy_from_slice(&sec.to_ne_bytes());
+    id[28..32].copy_from_slice(&nsec.to_ne_bytes());
+    true
 }
 
 /// Sends one record to the tracker.
@@ -222,7 +273,7 @@ unsafe fn tracker_main(rfd: RawFd) -> ! {
 unsafe fn remove_dir(rec: *const u8) {
     // SAFETY:
     // - the caller guarantees `rec` covers a whole record with NUL-terminated path and entry;
-    //   `st` is a stack value the kernel fills; the descriptor is ours and closed once.
+    //   `id` is a stack buffer; the descriptor is ours, open while used, and closed once.
     unsafe {
         let path = rec.add(2).cast::<libc::c_char>();
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
@@ -230,15 +281,9 @@ unsafe fn remove_dir(rec: *const u8) {
         if dfd < 0 {
             return;
         }
-        let mut dev = [0u8; 8];
-        let mut ino = [0u8; 8];
-        libc::memcpy(dev.as_mut_ptr().cast(), rec.add(ID_AT).cast(), 8);
-        libc::memcpy(ino.as_mut_ptr().cast(), rec.add(ID_AT + 8).cast(), 8);
-        let mut st: libc::stat = std::mem::zeroed();
-        let same = libc::fstat(dfd, &mut st) == 0
-            && st.st_dev as u64 == u64::from_ne_bytes(dev)
-            && st.st_ino as u64 == u64::from_ne_bytes(ino)
-            && st.st_uid == libc::geteuid();
+        let mut id = [0u8; ID_LEN];
+        let same = identify(dfd, &mut id)
+            && libc::memcmp(id.as_ptr().cast(), rec.add(ID_AT).cast(), ID_LEN) == 0;
         if same {
             // Relative to the descriptor: the entry of the directory we checked, wherever
             // its path points by now.
