@@ -8,7 +8,6 @@
 //! *lends* a reference to the bytes (so the object survives while they travel, even if the
 //! sender drops its proxy at once) under a one-time loan number; the first deserialised copy
 //! claims it, later copies of the same bytes take references of their own.
-
 //!
 //! # Faults
 //!
@@ -113,11 +112,15 @@ struct Server {
     next_id: AtomicU64,
 }
 
-/// Removes the socket and the directory, then tells the tracker they are gone.
+/// Removes the socket and the directory, then tells the tracker they are gone (if they are:
+/// a directory that could not be removed stays registered).
 fn remove_all(dir: &Path, tracked: Option<&TrackedDir>) {
     let _ = std::fs::remove_file(dir.join(SOCKET_NAME));
-    let _ = std::fs::remove_dir(dir);
-    if let Some(t) = tracked {
+    let gone = match std::fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    };
+    if let (true, Some(t)) = (gone, tracked) {
         resource_tracker::unregister_dir(t);
     }
 }
