@@ -114,8 +114,9 @@ impl ManagerBuilder {
     /// How long a client has to complete the whole key exchange after it connects, and the
     /// rest of each request once its first byte arrived (default
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`]); also how long the server waits for a client to take a
-    /// reply. A connection that misses it is closed. A connection waiting between requests
-    /// has no deadline.
+    /// reply. A connection that misses it is closed (the client's call then fails with
+    /// [`ManagerError::ShutDown`]). A connection waiting between requests has no deadline.
+    /// Raise it if single values of hundreds of megabytes must cross a heavily loaded machine.
     ///
     /// # Examples
     ///
