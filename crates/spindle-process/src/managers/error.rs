@@ -64,12 +64,22 @@ pub enum ManagerError {
     /// parameter does not match what was stored).
     #[error("cannot decode a value from the manager: {0}")]
     Decode(String),
+    /// The server already serves its maximum number of connections
+    /// ([`ManagerBuilder::max_connections`](super::ManagerBuilder::max_connections)) and
+    /// refused a new one at once. Connections come back as other clients close theirs.
+    #[error(
+        "the manager refused the connection: it already serves its maximum of {limit} connections"
+    )]
+    TooManyConnections {
+        /// The server's maximum.
+        limit: usize,
+    },
     /// The server process could not be started.
-    #[error("cannot start the manager process")]
+    #[error("cannot start the manager process: {0}")]
     Start(#[source] ProcessError),
-    /// A socket operation failed for another reason (including a server that stopped
-    /// answering within the reply timeout).
-    #[error("manager connection failed")]
+    /// A socket or file-system operation failed for another reason (including a server that
+    /// stopped answering within the reply timeout).
+    #[error("manager connection failed: {0}")]
     Io(#[source] io::Error),
 }
 

@@ -4,7 +4,7 @@
 //! # Map
 //!
 //! - The manager: [`Manager`] ([`Manager::start`], [`Manager::connect`],
-//!   [`Manager::shutdown`]) and its error, [`ManagerError`].
+//!   [`Manager::shutdown`]), its settings, [`ManagerBuilder`], and its error, [`ManagerError`].
 //! - Containers: [`DictProxy`], [`ListProxy`], [`NamespaceProxy`], [`ValueProxy`],
 //!   [`ArrayProxy`], [`QueueProxy`].
 //! - Synchronisation: [`LockProxy`], [`RLockProxy`], [`SemaphoreProxy`], [`EventProxy`],
@@ -15,9 +15,13 @@
 //! [`Manager::start`] starts a [`Process`] running the server. It listens on a Unix socket in
 //! a fresh directory only this user may enter (mode `0700`, under the temporary directory),
 //! and serves each client connection on a thread of its own, so blocking calls (`acquire`,
-//! `wait`, `get`) block only their caller. Each connection must first present the manager's
-//! 32-byte random key, which the server compares in constant time (the directory's mode keeps
-//! other users out; the key keeps out processes of this user that were not given it).
+//! `wait`, `get`) block only their caller; at most
+//! [`max_connections`](ManagerBuilder::max_connections) at once, so idle or hostile clients
+//! cannot make it start threads without bound. Each connection must first present the
+//! manager's 32-byte random key, which the server compares in constant time (the directory's
+//! mode keeps other users out; the key keeps out processes of this user that were not given
+//! it); the whole exchange has one deadline
+//! ([`handshake_timeout`](ManagerBuilder::handshake_timeout)).
 //! Requests and replies are bincode frames; user values travel pre-encoded, so the server
 //! needs no knowledge of their types.
 //!
@@ -33,6 +37,12 @@
 //! When the manager has shut down (or its server died), every call, including one blocked at
 //! that moment, fails with [`ManagerError::ShutDown`] instead of hanging.
 //!
+//! The socket's directory is removed however the owner ends: by [`Manager::shutdown`] (or
+//! drop); by the server when the owner's pipe closes (the owner was killed, or exited without
+//! dropping the manager) or on `SIGTERM`/`SIGHUP` (the server ignores `SIGINT`, so a Ctrl-C
+//! that reaches the whole process group leaves it time to clean up); and, if the server was
+//! killed too, by the resource tracker once the process tree has gone.
+//!
 //! # Differences from Python
 //!
 //! A proxy stored *inside* another managed object (a `DictProxy<String, ListProxy<i32>>`) keeps
@@ -43,6 +53,7 @@
 //! This file passes 600 lines on purpose: it holds the one `Manager` type, and each of its
 //! twenty object constructors carries its own runnable example.
 
+mod builder;
 mod dict;
 mod error;
 mod list;
@@ -56,6 +67,7 @@ mod sync;
 mod value;
 mod wire;
 
+pub use builder::{ManagerBuilder, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use dict::DictProxy;
 pub use error::ManagerError;
 pub use list::ListProxy;
@@ -64,6 +76,7 @@ pub use queue::QueueProxy;
 pub use sync::{ConditionProxy, EventProxy, LockProxy, ProxyGuard, RLockProxy, SemaphoreProxy};
 pub use value::{ArrayProxy, ValueProxy};
 
+use crate::resource_tracker::{self, TrackedDir};
 use crate::sys::socket;
 use crate::{Connection, Pipe, Process};
 use parking_lot::Mutex;
@@ -95,7 +108,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server is a daemon [`Process`] started with the default start method. It ends with the
 /// program that started it, however that program ends: it watches a pipe only the owning
 /// `Manager` holds, and exits when the pipe closes (a child created with the `fork` start
-/// method inherits that pipe, and so keeps the server alive until it exits too).
+/// method inherits that pipe, and so keeps the server alive until it exits too). It removes
+/// its socket directory as it goes; if it is killed first, the resource tracker removes the
+/// directory once the process tree has gone.
 ///
 /// # Differences from Python
 ///
@@ -135,6 +150,8 @@ struct Server {
     process: Process,
     /// The private directory holding the socket.
     dir: PathBuf,
+    /// Its registration with the resource tracker.
+    tracked: Option<TrackedDir>,
     /// Write end of the pipe the server watches: closing it (this process ending in any way)
     /// stops the server.
     _owner: Connection,
@@ -152,7 +169,7 @@ impl fmt::Debug for Manager {
 
 impl Manager {
     /// Starts the server process and waits until it listens: Python's `Manager()` /
-    /// `SyncManager().start()`.
+    /// `SyncManager().start()`, with the default settings of [`Manager::builder`].
     ///
     /// # Errors
     ///
@@ -172,22 +189,53 @@ impl Manager {
     /// manager.shutdown().unwrap();
     /// ```
     pub fn start() -> Result<Manager, ManagerError> {
+        ManagerBuilder::default().start()
+    }
+
+    /// Settings for the server (connection cap, handshake deadline), then
+    /// [`start`](ManagerBuilder::start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::managers::Manager;
+    ///
+    /// # spindle_process::init();
+    /// let manager = Manager::builder().max_connections(32).start().unwrap();
+    /// manager.shutdown().unwrap();
+    /// ```
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder::default()
+    }
+
+    fn start_with(limits: server::Limits) -> Result<Manager, ManagerError> {
         let dir = socket::private_dir("spindle-manager").map_err(ManagerError::Io)?;
-        let started = Self::start_in(&dir);
+        // Before the server starts, so it inherits the tracker and can unregister too.
+        let tracked = resource_tracker::register_dir(&dir, server::SOCKET_NAME);
+        let started = Self::start_in(&dir, tracked.clone(), limits);
         if started.is_err() {
             remove_dir(&dir);
+            if let Some(t) = &tracked {
+                resource_tracker::unregister_dir(t);
+            }
         }
         started
     }
 
-    fn start_in(dir: &Path) -> Result<Manager, ManagerError> {
+    fn start_in(
+        dir: &Path,
+        tracked: Option<TrackedDir>,
+        limits: server::Limits,
+    ) -> Result<Manager, ManagerError> {
         let mut key = vec![0u8; wire::KEY_LEN];
         socket::random_bytes(&mut key).map_err(ManagerError::Io)?;
         let (ready_rx, ready_tx) = Pipe(false).map_err(ManagerError::Io)?;
         let (owner_rx, owner_tx) = Pipe(false).map_err(ManagerError::Io)?;
         let args = server::ServerArgs {
             dir: dir.to_path_buf(),
+            tracked: tracked.clone(),
             key: key.clone(),
+            limits,
             ready: ready_tx,
             owner: owner_rx,
         };
@@ -201,11 +249,11 @@ impl Manager {
             let _ = process.kill();
             let _ = process.join_timeout(STOP_TIMEOUT);
         };
-        match ready_rx.recv_timeout::<Result<(), String>>(START_TIMEOUT) {
+        match ready_rx.recv_timeout::<Result<(), server::StartFailure>>(START_TIMEOUT) {
             Ok(Ok(())) => {}
             Ok(Err(why)) => {
                 kill(&process);
-                return Err(ManagerError::Io(std::io::Error::other(why)));
+                return Err(ManagerError::Io(why.into_io()));
             }
             Err(_) => {
                 kill(&process);
@@ -218,6 +266,7 @@ impl Manager {
             server: Mutex::new(Some(Server {
                 process,
                 dir: dir.to_path_buf(),
+                tracked,
                 _owner: owner_tx,
             })),
         })
@@ -311,6 +360,7 @@ impl Manager {
         let Some(Server {
             process,
             dir,
+            tracked,
             _owner: owner,
         }) = self.server.lock().take()
         else {
@@ -330,7 +380,28 @@ impl Manager {
             _ => Ok(()),
         };
         gone(std::fs::remove_file(dir.join(server::SOCKET_NAME)))?;
-        gone(std::fs::remove_dir(&dir))
+        gone(std::fs::remove_dir(&dir))?;
+        if let Some(t) = &tracked {
+            resource_tracker::unregister_dir(t);
+        }
+        Ok(())
+    }
+
+    /// The server process's id, while this manager owns a running server (`None` for a
+    /// manager from [`connect`](Manager::connect) or after [`shutdown`](Manager::shutdown)):
+    /// Python's `manager._process.pid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # spindle_process::init();
+    /// let manager = spindle_process::Manager::start().unwrap();
+    /// assert!(manager.server_pid().is_some());
+    /// manager.shutdown().unwrap();
+    /// assert_eq!(manager.server_pid(), None);
+    /// ```
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.lock().as_ref().and_then(|s| s.process.pid())
     }
 
     /// Number of objects the server holds now: Python's `manager._number_of_objects()`,

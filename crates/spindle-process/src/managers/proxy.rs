@@ -7,7 +7,7 @@
 //! blocked in `acquire` never holds up another thread's `release`. A forked child never
 //! reuses its parent's connections.
 
-use super::wire::{self, Bytes, Caller, Kind, Op, Reply, Request, AUTH_OK, KEY_LEN};
+use super::wire::{self, Bytes, Caller, Kind, Op, Reply, Request, AUTH_BUSY, AUTH_OK, KEY_LEN};
 use super::ManagerError;
 use crate::sys::{self, socket::LocalStream};
 use parking_lot::Mutex;
@@ -118,16 +118,29 @@ impl Endpoint {
             // the failure reads as an authentication failure.
             key[0] ^= 0xff;
         }
-        s.write_all(&key).map_err(ManagerError::from_io)?;
+        // A server at its connection cap answers without reading the key and closes: the key
+        // may then fail to go out, but the answer is there to read.
+        let wrote = s.write_all(&key);
         let mut answer = [0u8; 1];
-        s.read_exact(&mut answer).map_err(ManagerError::from_io)?;
-        if answer[0] == AUTH_OK {
-            Ok(Conn {
-                reader: BufReader::new(s),
-                timeout: Some(REPLY_TIMEOUT),
-            })
-        } else {
-            Err(ManagerError::Auth)
+        if let Err(e) = s.read_exact(&mut answer) {
+            return Err(ManagerError::from_io(wrote.err().unwrap_or(e)));
+        }
+        match answer[0] {
+            AUTH_OK => {
+                wrote.map_err(ManagerError::from_io)?;
+                Ok(Conn {
+                    reader: BufReader::new(s),
+                    timeout: Some(REPLY_TIMEOUT),
+                })
+            }
+            AUTH_BUSY => {
+                let mut limit = [0u8; 4];
+                s.read_exact(&mut limit).map_err(ManagerError::from_io)?;
+                Err(ManagerError::TooManyConnections {
+                    limit: u32::from_le_bytes(limit) as usize,
+                })
+            }
+            _ => Err(ManagerError::Auth),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The manager protocol: requests, replies and their framing on a Unix stream socket.
 //!
 //! After connecting, the client writes the [`KEY_LEN`]-byte authentication key; the server
-//! answers one byte ([`AUTH_OK`] or [`AUTH_FAILED`], then closes). From then on each request
+//! answers one byte ([`AUTH_OK`] or [`AUTH_FAILED`], then closes). A server that already
+//! serves its maximum of connections answers [`AUTH_BUSY`] and that maximum (4 bytes, little
+//! endian) at once, without reading the key, and closes. From then on each request
 //! is one frame (4-byte little-endian length, then the bincode body from [`crate::codec`]) and
 //! gets exactly one reply frame. User values travel pre-encoded as [`Bytes`], so the server
 //! never needs their types: dict keys are compared by their encoding.
@@ -23,6 +25,8 @@ pub(crate) const KEY_LEN: usize = 32;
 pub(crate) const AUTH_OK: u8 = 1;
 /// The server's answer to a wrong key.
 pub(crate) const AUTH_FAILED: u8 = 0;
+/// The server's answer when it serves its maximum of connections (followed by the maximum).
+pub(crate) const AUTH_BUSY: u8 = 2;
 /// Largest frame either side accepts (1 GiB).
 const MAX_FRAME: usize = 1 << 30;
 
@@ -185,6 +189,12 @@ pub(crate) fn write_frame<T: Serialize>(
     mut stream: &LocalStream,
     msg: &T,
 ) -> Result<(), ManagerError> {
+    let buf = encode_frame(msg)?;
+    stream.write_all(&buf).map_err(ManagerError::from_io)
+}
+
+/// One frame holding `msg`: header and body in one buffer.
+pub(crate) fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, ManagerError> {
     let mut buf = vec![0u8; codec::HEADER];
     codec::encode_into(msg, &mut buf).map_err(|e| match e {
         codec::CodecError::Encode(m) | codec::CodecError::Decode(m) => ManagerError::Encode(m),
@@ -197,7 +207,7 @@ pub(crate) fn write_frame<T: Serialize>(
     }
     let header = codec::frame_header(len).expect("checked against MAX_FRAME");
     buf[..codec::HEADER].copy_from_slice(&header);
-    stream.write_all(&buf).map_err(ManagerError::from_io)
+    Ok(buf)
 }
 
 /// Reads one frame and decodes it as `T` (give it a buffered reader: header and body then

@@ -11,6 +11,8 @@
 //!   blocks) and [`futex`] (wait/wake on a `u32` shared between processes);
 //! - the resource tracker process: [`tracker`];
 //! - manager sockets: [`socket`] (private directory, random key, Unix stream sockets);
+//! - a helper process's signals: [`ignore_interrupt`], [`block_stop_signals`],
+//!   [`wait_stop_signal`];
 //! - pool workers' allocator setting: [`keep_freed_memory`];
 //! - the program's identity for function shipping: [`gnu_build_id`].
 //!
