@@ -52,12 +52,23 @@ pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
 /// # Examples
 ///
 /// ```
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
 /// use spindle_process::{ConnectionError, Pipe};
 ///
 /// let (a, mut b) = Pipe(true).unwrap();
 /// b.close();
 /// assert!(matches!(b.recv_bytes(), Err(ConnectionError::Closed)));
 /// drop(b);
+/// assert!(matches!(a.recv_bytes(), Err(ConnectionError::Eof)));
+///
+/// // A peer that closes in the middle of a frame: a header announcing 5 bytes, then 1.
+/// let (a, b) = Pipe(true).unwrap();
+/// let mut raw = std::fs::File::from(b.as_fd().try_clone_to_owned().unwrap());
+/// raw.write_all(&[5, 0, 0, 0, b'x']).unwrap();
+/// drop((raw, b));
+/// let err = a.recv_bytes().unwrap_err();
+/// assert!(matches!(err, ConnectionError::Truncated { expected: 9, got: 5 }));
 /// assert!(matches!(a.recv_bytes(), Err(ConnectionError::Eof)));
 /// ```
 #[derive(Debug, thiserror::Error)]

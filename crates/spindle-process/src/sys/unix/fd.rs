@@ -123,6 +123,7 @@ pub(crate) fn read_append(
 ) -> io::Result<usize> {
     let spare = out.spare_capacity_mut();
     let want = spare.len().min(max);
+    debug_assert!(want > 0, "a read of 0 bytes would look like end of file");
     let ptr = spare.as_mut_ptr().cast::<libc::c_void>();
     let n = cvt_r(|| {
         if nowait {
