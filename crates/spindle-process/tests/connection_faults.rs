@@ -440,3 +440,56 @@ fn io_errors_keep_their_cause() {
         Some(libc::EBADF)
     );
 }
+
+/// Wherever the stream is cut — inside a header, a body, between frames — timed receives
+/// that give up at the cut and a blocking receive after it deliver the same frames, whole and
+/// in order, over a socket and over a pipe. (In one process: the cut is what is under test.)
+#[test]
+fn any_cut_of_the_stream_delivers_the_same_frames() {
+    let _w = Watchdog::new("stream cut everywhere", WATCHDOG);
+    let frames: Vec<Vec<u8>> = vec![message(3), Vec::new(), message(40_000), message(17)];
+    let mut stream = Vec::new();
+    for f in &frames {
+        stream.extend_from_slice(&header(f.len() as u32));
+        stream.extend_from_slice(f);
+    }
+    let near_edges = [
+        0usize, 1, 3, 4, 5, 7, 8, 11, 12, 40_011, 40_012, 40_013, 40_016,
+    ];
+    let cuts: Vec<usize> = (0..stream.len())
+        .step_by(4_999)
+        .chain(near_edges)
+        .chain([stream.len()])
+        .collect();
+    for duplex in [true, false] {
+        for &cut in &cuts {
+            let (rx, tx) = if duplex {
+                Pipe(true).unwrap()
+            } else {
+                Pipe(false).unwrap()
+            };
+            let mut raw = std::fs::File::from(tx.as_fd().try_clone_to_owned().unwrap());
+            drop(tx);
+            raw.write_all(&stream[..cut]).unwrap();
+            let mut got = Vec::new();
+            loop {
+                match rx.recv_bytes_timeout(Duration::ZERO) {
+                    Ok(f) => got.push(f),
+                    Err(ConnectionError::Timeout) => break,
+                    Err(e) => panic!("cut at {cut}: {e}"),
+                }
+            }
+            assert!(
+                !rx.poll(Some(Duration::ZERO)),
+                "cut at {cut}: nothing whole is left"
+            );
+            let tail = stream[cut..].to_vec();
+            let writer = std::thread::spawn(move || raw.write_all(&tail).unwrap());
+            while got.len() < frames.len() {
+                got.push(rx.recv_bytes().unwrap());
+            }
+            writer.join().unwrap();
+            assert_eq!(got, frames, "cut at {cut}, duplex {duplex}");
+        }
+    }
+}
