@@ -146,8 +146,9 @@ impl From<io::Error> for ConnectionError {
 ///
 /// Messages over [`max_message_size`](Connection::max_message_size) are refused with
 /// [`ConnectionError::TooLarge`] and, on receive, skipped whole, keeping the stream usable.
-/// `send`/`recv` use `serde` with bincode instead of pickle. Timeouts cover whole frames and
-/// [`poll`](Connection::poll) reports whole frames, where Python's cover the first byte.
+/// `send`/`recv` use `serde` with bincode instead of pickle. A timeout covers the whole
+/// message, and [`poll`](Connection::poll) reports whole messages where Python's reports
+/// readable bytes.
 ///
 /// # Several receivers
 ///
