@@ -3,16 +3,25 @@
 //!
 //! Each message is one frame: a 4-byte little-endian length and the body. [`Connection::send`]
 //! encodes a `serde` value with the crate's codec; [`Connection::send_bytes`] sends raw bytes.
-//! A frame over the connection's maximum size, or one that does not decode, is read and
-//! dropped whole, so the stream stays in step and the next `recv` sees the next message.
+//! A frame over the connection's maximum size, or one that does not decode, is dropped whole,
+//! so the stream stays in step and the next `recv` sees the next message.
+//!
+//! Receiving is a state machine kept in the connection (`reader.rs`), so a timeout covers the
+//! whole frame: a receive that runs out of time in the middle of a frame returns `Timeout`
+//! and leaves the bytes it read for the next receive, which completes the frame. A peer that
+//! closes mid-frame gives `Truncated`, distinct from `Eof` at a frame boundary; a header
+//! announcing more than the limit gives `TooLarge` before anything is allocated for it.
 //!
 //! This file passes 600 lines on purpose: it is the one `Connection` type and its framing, and
 //! each of its methods carries its own runnable example.
 
+mod reader;
+
 use crate::codec::{self, HEADER};
 use crate::reduction;
 use crate::sys;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
+use reader::{Reader, Source, Wait};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -24,6 +33,10 @@ use std::time::{Duration, Instant};
 
 /// Default largest message a connection accepts: 256 MiB.
 ///
+/// A received header announcing more is refused with [`ConnectionError::TooLarge`] before
+/// anything is allocated for it. Below the limit, memory still follows the bytes that arrive,
+/// not the announced length: a header that lies costs at most 1 MiB until its body comes.
+///
 /// # Examples
 ///
 /// ```
@@ -34,20 +47,28 @@ use std::time::{Duration, Instant};
 /// ```
 pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
 
-/// Bytes read from the descriptor at a time for small messages.
-const READ_CHUNK: usize = 16 * 1024;
-
 /// Why a connection operation failed.
 ///
 /// # Examples
 ///
 /// ```
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
 /// use spindle_process::{ConnectionError, Pipe};
 ///
 /// let (a, mut b) = Pipe(true).unwrap();
 /// b.close();
 /// assert!(matches!(b.recv_bytes(), Err(ConnectionError::Closed)));
 /// drop(b);
+/// assert!(matches!(a.recv_bytes(), Err(ConnectionError::Eof)));
+///
+/// // A peer that closes in the middle of a frame: a header announcing 5 bytes, then 1.
+/// let (a, b) = Pipe(true).unwrap();
+/// let mut raw = std::fs::File::from(b.as_fd().try_clone_to_owned().unwrap());
+/// raw.write_all(&[5, 0, 0, 0, b'x']).unwrap();
+/// drop((raw, b));
+/// let err = a.recv_bytes().unwrap_err();
+/// assert!(matches!(err, ConnectionError::Truncated { expected: 9, got: 5 }));
 /// assert!(matches!(a.recv_bytes(), Err(ConnectionError::Eof)));
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -68,10 +89,23 @@ pub enum ConnectionError {
     /// This end was created receive-only (`Pipe(false)`'s first end).
     #[error("connection is read-only")]
     NotWritable,
-    /// No message arrived within the timeout.
+    /// No whole message arrived within the timeout. Part of one may have: it stays in this
+    /// end and the next receive completes it.
     #[error("timed out waiting for a message")]
     Timeout,
-    /// A message is larger than the limit; on receive it was read and dropped.
+    /// The other end closed in the middle of a message: Python's `EOFError` for a cut-off
+    /// message. The partial message is dropped; later receives report [`Eof`](Self::Eof).
+    #[error("message truncated: the other end closed after {got} of its {expected} bytes")]
+    Truncated {
+        /// Bytes the frame needed as far as known: its 4-byte header plus the body length
+        /// the header announced, or just the 4 header bytes if the header itself was cut.
+        expected: usize,
+        /// Bytes of the frame (header included) that arrived.
+        got: usize,
+    },
+    /// A message is larger than the limit. On send nothing was written. On receive its
+    /// header was consumed and nothing was allocated for it; the following receives drop its
+    /// body as it arrives (within their own timeouts), then go on with the next message.
     #[error("message of {size} bytes exceeds the limit of {max} bytes")]
     TooLarge {
         /// Size of the message.
@@ -86,8 +120,8 @@ pub enum ConnectionError {
     /// consumed.
     #[error("cannot decode the message: {0}")]
     Decode(String),
-    /// Another operating-system error.
-    #[error("connection i/o failed")]
+    /// Another operating-system error; the `io::Error` is the source.
+    #[error("connection i/o failed: {0}")]
     Io(#[source] io::Error),
 }
 
@@ -98,71 +132,6 @@ impl From<io::Error> for ConnectionError {
             io::ErrorKind::BrokenPipe => ConnectionError::BrokenPipe,
             _ => ConnectionError::Io(e),
         }
-    }
-}
-
-/// Bytes read ahead of the current message: `buf[pos..end]` is unread. The buffer is
-/// allocated once, on first use, and never zero-filled again.
-#[derive(Debug, Default)]
-struct ReadBuf {
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
-}
-
-impl ReadBuf {
-    fn available(&self) -> usize {
-        self.end - self.pos
-    }
-
-    /// Reads more from `fd` into the buffer (which must be drained); `Eof` at end of stream.
-    fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<(), ConnectionError> {
-        debug_assert_eq!(self.available(), 0);
-        if self.buf.len() < READ_CHUNK {
-            self.buf = vec![0; READ_CHUNK];
-        }
-        self.pos = 0;
-        self.end = 0;
-        match sys::read_some(fd, &mut self.buf)? {
-            0 => Err(ConnectionError::Eof),
-            n => {
-                self.end = n;
-                Ok(())
-            }
-        }
-    }
-
-    /// Fills `out` completely, from the buffer first, then (for large rests) straight from `fd`.
-    fn read_exact(&mut self, fd: BorrowedFd<'_>, out: &mut [u8]) -> Result<(), ConnectionError> {
-        let mut done = 0;
-        while done < out.len() {
-            if self.available() == 0 {
-                if out.len() - done >= READ_CHUNK {
-                    match sys::read_some(fd, &mut out[done..])? {
-                        0 => return Err(ConnectionError::Eof),
-                        n => done += n,
-                    }
-                    continue;
-                }
-                self.fill(fd)?;
-            }
-            let n = self.available().min(out.len() - done);
-            out[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.pos += n;
-            done += n;
-        }
-        Ok(())
-    }
-
-    /// Drops the next `n` bytes of the stream.
-    fn discard(&mut self, fd: BorrowedFd<'_>, mut n: usize) -> Result<(), ConnectionError> {
-        let mut scratch = vec![0u8; READ_CHUNK.min(n.max(1))];
-        while n > 0 {
-            let take = n.min(scratch.len());
-            self.read_exact(fd, &mut scratch[..take])?;
-            n -= take;
-        }
-        Ok(())
     }
 }
 
@@ -177,7 +146,17 @@ impl ReadBuf {
 ///
 /// Messages over [`max_message_size`](Connection::max_message_size) are refused with
 /// [`ConnectionError::TooLarge`] and, on receive, skipped whole, keeping the stream usable.
-/// `send`/`recv` use `serde` with bincode instead of pickle.
+/// `send`/`recv` use `serde` with bincode instead of pickle. A timeout covers the whole
+/// message, and [`poll`](Connection::poll) reports whole messages where Python's reports
+/// readable bytes.
+///
+/// # Several receivers
+///
+/// Threads receiving on the same end take turns; a partial frame read by one is kept in the
+/// connection and completed by whichever receives next. A receiver with a timeout counts its
+/// wait for another receiver against that timeout. Two *processes* reading one end share
+/// only the descriptor, not this state: as in Python, give each reader its own connection (a
+/// [`Queue`](crate::Queue) serialises readers for you).
 ///
 /// # Examples
 ///
@@ -197,7 +176,7 @@ pub struct Connection {
     readable: bool,
     writable: bool,
     max_message: AtomicUsize,
-    rbuf: Mutex<ReadBuf>,
+    reader: Mutex<Reader>,
     wlock: Mutex<Vec<u8>>,
 }
 
@@ -256,7 +235,7 @@ impl Connection {
             readable,
             writable,
             max_message: AtomicUsize::new(DEFAULT_MAX_MESSAGE),
-            rbuf: Mutex::new(ReadBuf::default()),
+            reader: Mutex::new(Reader::default()),
             wlock: Mutex::new(Vec::new()),
         }
     }
@@ -313,7 +292,8 @@ impl Connection {
         self.max_message.load(Ordering::Relaxed)
     }
 
-    /// Changes the message size limit of this end.
+    /// Changes the message size limit of this end, at most `u32::MAX` bytes (what a frame
+    /// header can announce); larger values are clamped to it.
     ///
     /// # Examples
     ///
@@ -420,9 +400,13 @@ impl Connection {
 
     /// Receives one message's bytes, blocking until it arrives: Python's `conn.recv_bytes()`.
     ///
+    /// If an earlier receive with a timeout gave up in the middle of a frame, this one
+    /// completes that frame: no byte is lost and the stream stays in step.
+    ///
     /// # Errors
     ///
     /// [`ConnectionError::Eof`] once the other end is closed and everything was read;
+    /// [`ConnectionError::Truncated`] if it closed in the middle of a frame;
     /// [`ConnectionError::TooLarge`] for a message over the limit (it is skipped);
     /// [`ConnectionError::Closed`], [`ConnectionError::NotReadable`], [`ConnectionError::Io`].
     ///
@@ -438,19 +422,7 @@ impl Connection {
     /// assert!(matches!(rx.recv_bytes(), Err(ConnectionError::Eof)));
     /// ```
     pub fn recv_bytes(&self) -> Result<Vec<u8>, ConnectionError> {
-        let fd = self.read_fd()?;
-        let mut rb = self.rbuf.lock();
-        let mut header = [0u8; HEADER];
-        rb.read_exact(fd, &mut header)?;
-        let len = codec::frame_len(header);
-        let max = self.max_message_size();
-        if len > max {
-            rb.discard(fd, len)?;
-            return Err(ConnectionError::TooLarge { size: len, max });
-        }
-        let mut body = vec![0u8; len];
-        rb.read_exact(fd, &mut body)?;
-        Ok(body)
+        self.recv_bytes_until(None)
     }
 
     /// Receives and decodes one message: Python's `conn.recv()`.
@@ -468,16 +440,16 @@ impl Connection {
     /// assert_eq!(a.recv::<Option<String>>().unwrap().as_deref(), Some("hi"));
     /// ```
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ConnectionError> {
-        let body = self.recv_bytes()?;
-        codec::decode(&body).map_err(|e| match e {
-            codec::CodecError::Encode(m) | codec::CodecError::Decode(m) => {
-                ConnectionError::Decode(m)
-            }
-        })
+        decode(&self.recv_bytes()?)
     }
 
     /// [`recv_bytes`](Connection::recv_bytes) that gives up after `timeout` with
     /// [`ConnectionError::Timeout`].
+    ///
+    /// The timeout covers the whole call: waiting for another thread that is receiving on
+    /// this end, the header and the entire body. If it runs out in the middle of a frame, the
+    /// bytes that arrived stay in this end (shared by every thread that uses it) and the next
+    /// receive, timed or not, completes the frame; nothing is lost or reordered.
     ///
     /// # Errors
     ///
@@ -495,15 +467,12 @@ impl Connection {
     /// assert_eq!(a.recv_bytes_timeout(Duration::from_secs(5)).unwrap(), b"x");
     /// ```
     pub fn recv_bytes_timeout(&self, timeout: Duration) -> Result<Vec<u8>, ConnectionError> {
-        self.read_fd()?;
-        if !self.poll(Some(timeout)) {
-            return Err(ConnectionError::Timeout);
-        }
-        self.recv_bytes()
+        self.recv_bytes_until(deadline_after(Some(timeout)))
     }
 
     /// [`recv`](Connection::recv) that gives up after `timeout` with
-    /// [`ConnectionError::Timeout`].
+    /// [`ConnectionError::Timeout`]; the timeout covers the whole frame, as in
+    /// [`recv_bytes_timeout`](Connection::recv_bytes_timeout).
     ///
     /// # Errors
     ///
@@ -525,19 +494,44 @@ impl Connection {
         &self,
         timeout: Duration,
     ) -> Result<T, ConnectionError> {
-        self.read_fd()?;
-        if !self.poll(Some(timeout)) {
-            return Err(ConnectionError::Timeout);
-        }
-        self.recv()
+        decode(&self.recv_bytes_until(deadline_after(Some(timeout)))?)
     }
 
-    /// Whether a message (or end of file) is ready to read, waiting up to `timeout`
+    /// One frame, waiting until `deadline` (`None`: forever) for the read lock and the bytes.
+    fn recv_bytes_until(&self, deadline: Option<Instant>) -> Result<Vec<u8>, ConnectionError> {
+        let fd = self.read_fd()?;
+        let mut reader = self.lock_reader(deadline).ok_or(ConnectionError::Timeout)?;
+        let src = Source {
+            fd,
+            socket: self.socket,
+            wait: Wait::from_deadline(deadline),
+        };
+        reader.recv(&src, self.max_message_size())
+    }
+
+    /// The read lock, waited for until `deadline` (`None`: forever).
+    fn lock_reader(&self, deadline: Option<Instant>) -> Option<MutexGuard<'_, Reader>> {
+        match deadline {
+            None => Some(self.reader.lock()),
+            Some(d) => self.reader.try_lock_until(d),
+        }
+    }
+
+    /// Whether a whole message (or end of file) is ready to receive, waiting up to `timeout`
     /// (`None`: forever): Python's `conn.poll(timeout)`. `Some(Duration::ZERO)` checks without
     /// blocking.
     ///
-    /// Returns false on a closed or send-only end. True at end of file too, so the next `recv`
-    /// reports [`ConnectionError::Eof`] rather than blocking.
+    /// True means the next receive returns at once: a whole message is here, or end of file
+    /// (so the next `recv` reports [`ConnectionError::Eof`] or
+    /// [`ConnectionError::Truncated`]), or an oversize message's header (so it reports
+    /// [`ConnectionError::TooLarge`]). Returns false on a closed or send-only end, and when
+    /// another thread holds the read side until the timeout passes.
+    ///
+    /// # Differences from Python
+    ///
+    /// Python's `poll` reports readable *bytes*, so a `recv` after it can still block on the
+    /// rest of a frame. This one reads what arrives into the connection (the next receive
+    /// takes it from there) and reports true only for a whole frame.
     ///
     /// # Examples
     ///
@@ -551,15 +545,28 @@ impl Connection {
     /// ```
     pub fn poll(&self, timeout: Option<Duration>) -> bool {
         let Ok(fd) = self.read_fd() else { return false };
-        if self.rbuf.lock().available() > 0 {
-            return true;
-        }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let deadline = match (timeout, deadline) {
-            (Some(_), None) => None, // too large to add: wait forever
-            (_, d) => d,
+        let deadline = deadline_after(timeout);
+        let Some(mut reader) = self.lock_reader(deadline) else {
+            return false;
         };
-        matches!(sys::poll_fds(&[fd], deadline).as_deref(), Ok([true]))
+        let src = Source {
+            fd,
+            socket: self.socket,
+            wait: Wait::from_deadline(deadline),
+        };
+        reader.ready(&src, self.max_message_size())
+    }
+
+    /// Like `poll` for [`wait`]: `Some(ready)` reading only what `wait` allows, or `None` when
+    /// another thread holds the read side (it takes what arrives).
+    fn try_ready(&self, fd: BorrowedFd<'_>, wait: Wait) -> Option<bool> {
+        let mut reader = self.reader.try_lock()?;
+        let src = Source {
+            fd,
+            socket: self.socket,
+            wait,
+        };
+        Some(reader.ready(&src, self.max_message_size()))
     }
 
     /// Closes this end: Python's `conn.close()`. Later calls fail with
@@ -579,8 +586,9 @@ impl Connection {
         self.fd = None;
     }
 
+    /// Whether received bytes wait in this end, or another thread is receiving on it.
     fn has_buffered(&self) -> bool {
-        self.rbuf.lock().available() > 0
+        self.reader.try_lock().is_none_or(|r| r.holds_data())
     }
 }
 
@@ -601,11 +609,31 @@ impl AsRawFd for Connection {
     }
 }
 
-/// Waits until at least one of `conns` has a message (or end of file) ready, or `timeout`
-/// passes (`None`: forever); returns the indices of the ready ones: Python's
+/// The instant `timeout` from now; `None` (no deadline) for no timeout or one too large to
+/// add to the clock.
+fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
+}
+
+/// Decodes a received body as a `T`.
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectionError> {
+    codec::decode(body).map_err(|e| match e {
+        codec::CodecError::Encode(m) | codec::CodecError::Decode(m) => ConnectionError::Decode(m),
+    })
+}
+
+/// While another thread holds a connection's read side, [`wait`] looks at it again this often
+/// (that thread may leave whole frames behind when it is done).
+const BUSY_RECHECK: Duration = Duration::from_millis(10);
+
+/// Waits until at least one of `conns` has a whole message (or end of file) ready, or
+/// `timeout` passes (`None`: forever); returns the indices of the ready ones: Python's
 /// `multiprocessing.connection.wait(object_list, timeout)`.
 ///
-/// Closed or send-only connections are never ready. An empty result means the time ran out.
+/// "Ready" means what [`Connection::poll`] means: the next receive returns at once. Bytes of
+/// a partial frame are read into the connection and do not count. Closed or send-only
+/// connections, and those another thread is receiving on, are never ready. An empty result
+/// means the time ran out.
 ///
 /// # Errors
 ///
@@ -625,39 +653,48 @@ impl AsRawFd for Connection {
 /// # drop(b1);
 /// ```
 pub fn wait(conns: &[&Connection], timeout: Option<Duration>) -> io::Result<Vec<usize>> {
-    let ready: Vec<usize> = conns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.read_fd().is_ok() && c.has_buffered())
-        .map(|(i, _)| i)
-        .collect();
-    if !ready.is_empty() {
-        return Ok(ready);
-    }
-    let live: Vec<(usize, BorrowedFd<'_>)> = conns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| c.read_fd().ok().map(|fd| (i, fd)))
-        .collect();
-    let deadline = match timeout {
-        None => None,
-        Some(t) => Instant::now().checked_add(t),
-    };
-    let fds: Vec<BorrowedFd<'_>> = live.iter().map(|&(_, fd)| fd).collect();
-    if fds.is_empty() {
-        // Nothing can become ready; honour the timeout without a busy loop.
-        if let Some(t) = timeout {
-            std::thread::sleep(t);
+    let deadline = deadline_after(timeout);
+    loop {
+        // Whole frames already buffered: no system call.
+        let mut ready = Vec::new();
+        let mut live: Vec<(usize, BorrowedFd<'_>)> = Vec::new();
+        let mut busy = false;
+        for (i, c) in conns.iter().enumerate() {
+            let Ok(fd) = c.read_fd() else { continue };
+            match c.try_ready(fd, Wait::NoIo) {
+                Some(true) => ready.push(i),
+                Some(false) => live.push((i, fd)),
+                None => busy = true,
+            }
         }
-        return Ok(Vec::new());
+        if !ready.is_empty() {
+            return Ok(ready);
+        }
+        if live.is_empty() && !busy {
+            // Nothing can become ready; honour the timeout without a busy loop.
+            if let Some(t) = timeout {
+                std::thread::sleep(t);
+            }
+            return Ok(Vec::new());
+        }
+        let now = Instant::now();
+        let until = match (deadline, busy) {
+            (Some(d), true) => Some(d.min(now + BUSY_RECHECK)),
+            (None, true) => Some(now + BUSY_RECHECK),
+            (d, false) => d,
+        };
+        let fds: Vec<BorrowedFd<'_>> = live.iter().map(|&(_, fd)| fd).collect();
+        let flags = sys::poll_fds(&fds, until)?;
+        // Pull what the readable ones have, without blocking; only whole frames count.
+        for (&(i, fd), readable) in live.iter().zip(flags) {
+            if readable && conns[i].try_ready(fd, Wait::Until(now)) == Some(true) {
+                ready.push(i);
+            }
+        }
+        if !ready.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(ready);
+        }
     }
-    let flags = sys::poll_fds(&fds, deadline)?;
-    Ok(live
-        .iter()
-        .zip(flags)
-        .filter(|(_, r)| *r)
-        .map(|(&(i, _), _)| i)
-        .collect())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -676,7 +713,7 @@ impl Serialize for Connection {
             .map_err(|_| S::Error::custom("cannot send a closed connection"))?;
         if self.has_buffered() {
             return Err(S::Error::custom(
-                "cannot send a connection with unread buffered data",
+                "cannot send a connection with unread buffered data or a receive in progress",
             ));
         }
         struct Fd<'a>(BorrowedFd<'a>);

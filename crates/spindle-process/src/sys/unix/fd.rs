@@ -47,14 +47,30 @@ pub(crate) fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
 ///
 /// `None` waits forever. Retries on `EINTR` with the time left.
 pub(crate) fn poll_fds(fds: &[BorrowedFd<'_>], deadline: Option<Instant>) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    let mut pfds: Vec<libc::pollfd> = fds.iter().map(|fd| pollin(*fd)).collect();
+    poll_until(&mut pfds, deadline)?;
+    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// [`poll_fds`] for one descriptor, without allocating: whether `fd` became readable (or hung
+/// up) before `deadline`.
+pub(crate) fn poll_readable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> io::Result<bool> {
+    let mut pfd = [pollin(fd)];
+    poll_until(&mut pfd, deadline)?;
+    Ok(pfd[0].revents != 0)
+}
+
+fn pollin(fd: BorrowedFd<'_>) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// `poll(2)` over `pfds` until one is ready or `deadline` passes, retrying on `EINTR` and on
+/// an early wake-up with the time left.
+fn poll_until(pfds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
     loop {
         let timeout_ms = match deadline {
             None => -1,
@@ -78,7 +94,7 @@ pub(crate) fn poll_fds(fds: &[BorrowedFd<'_>], deadline: Option<Instant>) -> io:
         if r == 0 && deadline.is_some_and(|d| Instant::now() < d) {
             continue;
         }
-        return Ok(pfds.iter().map(|p| p.revents != 0).collect());
+        return Ok(());
     }
 }
 
@@ -90,6 +106,41 @@ pub(crate) fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize>
         unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
     })?;
     Ok(n as usize)
+}
+
+/// One read of up to `max` bytes appended to `out`'s spare capacity (which the caller
+/// reserved), retrying on `EINTR`; returns how many arrived, `Ok(0)` at end of file.
+///
+/// With `nowait` (sockets only) it is a `recv(MSG_DONTWAIT)`, failing with `WouldBlock`
+/// instead of blocking, so a receiver with a deadline never sleeps in the kernel past it; a
+/// pipe has no per-call non-blocking flag (`O_NONBLOCK` would change every process sharing
+/// the pipe), so its callers poll first.
+pub(crate) fn read_append(
+    fd: BorrowedFd<'_>,
+    out: &mut Vec<u8>,
+    max: usize,
+    nowait: bool,
+) -> io::Result<usize> {
+    let spare = out.spare_capacity_mut();
+    let want = spare.len().min(max);
+    debug_assert!(want > 0, "a read of 0 bytes would look like end of file");
+    let ptr = spare.as_mut_ptr().cast::<libc::c_void>();
+    let n = cvt_r(|| {
+        if nowait {
+            // SAFETY:
+            // - `ptr` is valid for writes of `want` bytes (spare capacity of `out`); recv
+            //   only writes, so the bytes need not be initialised; `fd` is live for the borrow.
+            unsafe { libc::recv(fd.as_raw_fd(), ptr, want, libc::MSG_DONTWAIT) }
+        } else {
+            // SAFETY:
+            // - as above, with read.
+            unsafe { libc::read(fd.as_raw_fd(), ptr, want) }
+        }
+    })? as usize;
+    // SAFETY:
+    // - the kernel initialised the first `n <= want` bytes of the spare capacity.
+    unsafe { out.set_len(out.len() + n) };
+    Ok(n)
 }
 
 /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
