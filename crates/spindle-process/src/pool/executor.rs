@@ -3,6 +3,7 @@
 //! Over 600 lines: the file is the one executor type and its builder, whose methods each
 //! carry a runnable example.
 
+use super::broken::BrokenReason;
 use super::core::{Config, Shared};
 use super::iter::ExecutorMap;
 use super::pool::ordered;
@@ -85,7 +86,7 @@ impl ProcessPoolBuilder {
     {
         match Call::new(f, &args) {
             Ok(call) => self.cfg.initializer = Some(call),
-            Err(e) => self.cfg.refuse = Some(format!("cannot ship the initializer: {e}")),
+            Err(e) => self.cfg.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e)),
         }
         self
     }
@@ -185,9 +186,9 @@ impl ProcessPoolBuilder {
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.cfg.refuse = match method {
             StartMethod::Spawn => None,
-            other => Some(format!(
+            other => Some(BrokenReason::new(format!(
                 "start method {other:?} is not supported by process pools; use Spawn"
-            )),
+            ))),
         };
         self
     }

@@ -3,7 +3,7 @@
 //!
 //! - Pools: [`Pool`], [`ProcessPoolExecutor`] with its [`ProcessPoolBuilder`].
 //! - Results: [`AsyncResult`], the streams [`IMap`], [`IMapUnordered`], [`ExecutorMap`].
-//! - Errors and policy: [`PoolError`], [`OnWorkerDeath`].
+//! - Errors and policy: [`PoolError`], [`BrokenReason`], [`OnWorkerDeath`].
 //!
 //! Each worker is a spawned copy of this program running a task loop. It shares with the pool
 //! two private shared-memory rings (tasks in, replies out; see `ring.rs`) and two pipes (for
@@ -43,12 +43,14 @@
 //! ```
 
 mod async_result;
+mod broken;
 mod core;
 mod error;
 mod executor;
 mod iter;
 #[allow(clippy::module_inception)]
 mod pool;
+mod progress;
 mod ring;
 mod sinks;
 mod supervisor;
@@ -56,6 +58,7 @@ pub(crate) mod wire;
 mod worker_loop;
 
 pub use async_result::AsyncResult;
+pub use broken::BrokenReason;
 pub use error::PoolError;
 pub use executor::{ProcessPoolBuilder, ProcessPoolExecutor};
 pub use iter::{ExecutorMap, IMap, IMapUnordered};

@@ -4,6 +4,7 @@
 //! example.
 
 use super::async_result::AsyncResult;
+use super::broken::BrokenReason;
 use super::core::{Config, Shared};
 use super::error::PoolError;
 use super::iter::{IMap, IMapUnordered};
@@ -162,7 +163,7 @@ impl Pool {
         let call = Call::new(f, &args);
         self.with(|c| match call {
             Ok(call) => c.initializer = Some(call),
-            Err(e) => c.refuse = Some(format!("cannot ship the initializer: {e}")),
+            Err(e) => c.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e)),
         })
     }
 
@@ -264,9 +265,9 @@ impl Pool {
         self.with(|c| {
             c.refuse = match method {
                 StartMethod::Spawn => None,
-                other => Some(format!(
+                other => Some(BrokenReason::new(format!(
                     "start method {other:?} is not supported by process pools; use Spawn"
-                )),
+                ))),
             }
         })
     }
@@ -880,9 +881,9 @@ impl Pool {
         {
             let st = shared.state.lock();
             if !st.closing {
-                return Err(PoolError::Broken(
-                    "pool is still running; call close or terminate first".into(),
-                ));
+                return Err(PoolError::Broken(BrokenReason::new(
+                    "pool is still running; call close or terminate first",
+                )));
             }
         }
         Ok(shared.join_until(deadline))

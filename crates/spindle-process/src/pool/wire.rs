@@ -176,7 +176,7 @@ fn ship_failure(f: ShipFailure) -> PoolError {
     match f {
         ShipFailure::Encode(m) => PoolError::Encode(format!("the result: {m}")),
         ShipFailure::Decode(m) => PoolError::Decode(format!("the arguments: {m}")),
-        ShipFailure::Other(m) => PoolError::Broken(m),
+        ShipFailure::Other(m) => PoolError::Broken(m.into()),
     }
 }
 
