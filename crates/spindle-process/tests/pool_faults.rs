@@ -87,7 +87,7 @@ fn worker_killed_from_outside_is_replaced() {
     let r = pool.apply_async(beacon_then_gate, (beacon.path(), gate.path()));
     let queued = pool.apply_async(square, 5);
     let victim = pool.apply_async(pid, ()); // queued behind the gate task too
-    // Once the worker is busy on the gate (it said so), kill it from here.
+                                            // Once the worker is busy on the gate (it said so), kill it from here.
     assert_eq!(beacon.next_pid(LIMIT), Some(pids[0]));
     // SAFETY:
     // - kill with a pid of our own child and a valid signal number touches no memory.
@@ -337,7 +337,9 @@ fn break_policy_breaks_the_pool_on_a_death() {
         Err(PoolError::WorkerDied { .. })
     ));
     assert!(matches!(behind.get(Some(LIMIT)), Err(PoolError::Broken(_))));
-    assert!(matches!(pool.apply(square, 1), Err(PoolError::Broken(m)) if m.to_string().contains("died")));
+    assert!(
+        matches!(pool.apply(square, 1), Err(PoolError::Broken(m)) if m.to_string().contains("died"))
+    );
 }
 
 /// Runs in a child process: makes a pool, reports its worker pids, then blocks forever.

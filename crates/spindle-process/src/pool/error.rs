@@ -167,6 +167,13 @@ impl From<PoolError> for FutureError {
 }
 
 impl PoolError {
+    /// The future error that keeps this error whole, reason and source included, for a
+    /// future read back through [`from_future_error`](PoolError::from_future_error) (what
+    /// `Pool`'s results do): `FutureError::Failed` holding it.
+    pub(crate) fn into_exact(self) -> FutureError {
+        FutureError::Failed(Arc::new(self))
+    }
+
     /// The pool error behind a future's error: the inverse of `From<PoolError> for
     /// FutureError` (`Cancelled` and `Taken` become [`PoolError::Closed`]).
     ///

@@ -86,7 +86,9 @@ impl ProcessPoolBuilder {
     {
         match Call::new(f, &args) {
             Ok(call) => self.cfg.initializer = Some(call),
-            Err(e) => self.cfg.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e)),
+            Err(e) => {
+                self.cfg.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e))
+            }
         }
         self
     }
@@ -433,7 +435,7 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        submit_one(&self.shared, f, args, timeout)
+        submit_one(&self.shared, f, args, timeout, false)
     }
 
     /// Schedules `f(args)` in a worker: Python's `executor.submit(fn, *args)`.

@@ -423,7 +423,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        AsyncResult::new(submit_one(self.shared(), f, args, timeout))
+        AsyncResult::new(submit_one(self.shared(), f, args, timeout, true))
     }
 
     /// Runs `f(args)` in a worker and waits for the result: Python's `pool.apply(f, args)`.

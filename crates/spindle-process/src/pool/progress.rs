@@ -63,7 +63,10 @@ mod tests {
         assert!(!pool.started(1), "nothing started yet");
         worker.start(1);
         assert!(pool.started(1));
-        assert!(!pool.started(2), "record 2 is not started while record 1 runs");
+        assert!(
+            !pool.started(2),
+            "record 2 is not started while record 1 runs"
+        );
         assert!(Progress::new(SharedBlock::new(BYTES).unwrap(), 2).is_none());
     }
 }

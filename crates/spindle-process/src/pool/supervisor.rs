@@ -27,7 +27,7 @@ use super::progress::{self, Progress};
 use super::ring::{self, Ring, Side};
 use super::wire::{self, Reply};
 use super::worker_loop::{worker_main, Boot, RingBlock};
-use super::OnWorkerDeath;
+use super::{OnWorkerDeath, MAX_START_FAILURES};
 use crate::connection::wait;
 use crate::heap::SharedBlock;
 use crate::{sys, Connection, Pipe, Process, ProcessError};
@@ -41,14 +41,6 @@ const WORKER_PIPE_BYTES: usize = 1 << 20;
 
 /// How long a worker may take to exit after its pipe closed before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
-
-/// Worker deaths before ready, in a row with no worker becoming ready in between, that break
-/// the pool under `OnWorkerDeath::Replace`: an initializer that crashes its worker (an abort,
-/// a segfault, an exit) fails this many start-ups, then the pool says why, instead of
-/// restarting workers forever. Generous, so that deaths from outside (an operator's kill, the
-/// OOM killer, a storm of SIGKILLs) during start-ups never break a pool whose workers can
-/// start.
-pub(crate) const MAX_START_FAILURES: usize = 32;
 
 /// The supervisor's own record of a worker.
 struct Proc {
@@ -254,7 +246,8 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
     if let Some(reason) = &cfg.refuse {
         return Err(reason.clone());
     }
-    let pipe = || Pipe(false).map_err(|e| BrokenReason::with_source("cannot create a worker pipe", e));
+    let pipe =
+        || Pipe(false).map_err(|e| BrokenReason::with_source("cannot create a worker pipe", e));
     let (task_rx, task_tx) = pipe()?;
     let (res_rx, res_tx) = pipe()?;
     // Big frames go through the pipes: with room for a whole megabyte the writer finishes in
@@ -425,16 +418,14 @@ fn on_death(shared: &Shared, mut p: Proc, failed_starts: &mut Vec<PoolError>) {
         if let Some(mut slot) = slot {
             requeue(&mut st.pending, &mut slot);
         }
+        failed_starts.push(died);
         let reason = if policy == OnWorkerDeath::Break {
-            failed_starts.clear();
+            let causes = std::mem::take(failed_starts);
             Some(BrokenReason::with_causes(
                 "a worker died during start-up",
-                vec![died],
+                causes,
             ))
-        } else if {
-            failed_starts.push(died);
-            failed_starts.len() >= MAX_START_FAILURES
-        } {
+        } else if failed_starts.len() >= MAX_START_FAILURES {
             let causes = std::mem::take(failed_starts);
             Some(BrokenReason::with_causes(
                 format!(
