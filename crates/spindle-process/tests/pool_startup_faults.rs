@@ -100,6 +100,27 @@ fn executor_worker_killed_inside_its_initializer_is_replaced() {
 }
 
 #[test]
+fn a_slow_start_up_does_not_count_against_a_task_timeout() {
+    let _l = process_lock();
+    let _w = Watchdog::new("slow start-up and a task timeout", LIMIT);
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    let (beacon, gate) = (Beacon::new(), Gate::new());
+    let pool = Pool::new(1)
+        .initializer(init_beacon_then_gate, (beacon.path(), gate.path()))
+        .task_timeout(TIMEOUT);
+    let r = pool.apply_async(pid, ());
+    let worker = beacon
+        .next_pid(LIMIT)
+        .expect("the worker ran its initializer");
+    // sleep-ok: lets the task's timeout pass while its worker is still starting.
+    std::thread::sleep(TIMEOUT * 2);
+    gate.release(1);
+    // The task had not started: its timeout counts from the worker's readiness.
+    assert_eq!(r.get(Some(LIMIT)), Ok(worker));
+    assert_eq!(pool.stats().worker_restarts, 0);
+}
+
+#[test]
 fn panicking_initializer_breaks_at_once_naming_the_panic() {
     let _l = process_lock();
     let _w = Watchdog::new("panicking initializer", LIMIT);

@@ -126,8 +126,11 @@ pub(crate) struct Slot {
     pub(crate) sends_left: Option<u64>,
     /// False once it must get no more tasks (quota used, timed out, pipe broken).
     pub(crate) accepting: bool,
-    /// When the task at the head of `in_flight` (the one running) times out.
+    /// When the task at the head of `in_flight` (the one running) times out; armed only once
+    /// the worker is ready, so a slow start-up never counts against a task's timeout.
     pub(crate) deadline: Option<Instant>,
+    /// The worker said it is ready (its initializer ran).
+    pub(crate) ready: bool,
     /// Killed because its task timed out: what is still in flight never started.
     pub(crate) timed_out: bool,
     /// When the task at the head of `in_flight` became the head (it runs since about then).
@@ -419,8 +422,10 @@ impl Shared {
             }
             if w.in_flight.is_empty() {
                 w.since = Instant::now();
-                w.deadline = batch[0].timeout.and_then(|t| w.since.checked_add(t));
-                bell |= w.deadline.is_some();
+                if w.ready {
+                    w.deadline = batch[0].timeout.and_then(|t| w.since.checked_add(t));
+                    bell |= w.deadline.is_some();
+                }
             }
             w.bytes += batch_bytes;
             if let Some(left) = &mut w.sends_left {

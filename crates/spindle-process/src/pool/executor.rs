@@ -62,7 +62,8 @@ impl ProcessPoolBuilder {
     /// Runs `f(args)` in each worker before its first task: Python's `initializer=`,
     /// `initargs=`. A panicking initializer breaks the executor
     /// ([`FutureError::BrokenExecutor`](spindle_futures::FutureError::BrokenExecutor) with the
-    /// message) and no worker is restarted.
+    /// message) and no worker is restarted. A worker killed or crashing inside the initializer
+    /// is replaced, up to [`MAX_START_FAILURES`](super::MAX_START_FAILURES) times in a row.
     ///
     /// # Examples
     ///

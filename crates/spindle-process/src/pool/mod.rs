@@ -99,8 +99,10 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnWorkerDeath {
-    /// Fail only the task the worker was running ([`PoolError::WorkerDied`]), start a new
-    /// worker, and run the tasks queued behind it elsewhere (the default).
+    /// Fail only the task the worker had started ([`PoolError::WorkerDied`]), start a new
+    /// worker, and run the tasks it had not started elsewhere (the default). A worker that
+    /// dies before it is ready (during start-up or inside its initializer) fails no task and
+    /// is replaced too, up to [`MAX_START_FAILURES`] times in a row.
     #[default]
     Replace,
     /// Fail that task and every other pending one with [`PoolError::Broken`] and refuse new

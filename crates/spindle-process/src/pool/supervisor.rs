@@ -302,6 +302,7 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
         sends_left: cfg.max_tasks,
         accepting: true,
         deadline: None,
+        ready: false,
         timed_out: false,
         since: Instant::now(),
         ring: rings.and_then(|b| Ring::new(Arc::clone(b), Side::Tasks)),
@@ -338,6 +339,16 @@ fn on_replies(
             Reply::Ready => {
                 p.ready = true;
                 failed_starts.clear();
+                // The task waiting for this worker starts now: its timeout counts from here.
+                if let Some(w) = st.workers.iter_mut().find(|w| w.key == p.key) {
+                    w.ready = true;
+                    w.since = Instant::now();
+                    w.deadline = w
+                        .in_flight
+                        .front()
+                        .and_then(|s| s.task.timeout)
+                        .and_then(|t| w.since.checked_add(t));
+                }
             }
             Reply::InitFailed(msg) => {
                 let reason = format!("initializer failed in worker process {}: {msg}", p.pid);

@@ -133,8 +133,8 @@ pub(crate) fn encode_reply(reply: &Reply) -> Vec<u8> {
 }
 
 /// Decodes a reply.
-pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
-    codec::decode(bytes).map_err(|e| format!("{e:?}"))
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, codec::CodecError> {
+    codec::decode(bytes)
 }
 
 /// Turns a task outcome into `n` typed item results (a whole-task failure fails each item).
