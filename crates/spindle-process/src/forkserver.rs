@@ -41,6 +41,42 @@ struct Server {
 
 static SERVER: Mutex<Option<Server>> = Mutex::new(None);
 
+/// Why the server could not start a child, as it travels back to the client: the OS error
+/// code when there is one, so that the client's [`ProcessError::Spawn`] holds the same
+/// `io::Error` (EAGAIN under `RLIMIT_NPROC`, say) instead of its text.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Refusal {
+    errno: Option<i32>,
+    message: String,
+}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Refusal {
+        Refusal {
+            errno: e.raw_os_error(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal {
+            errno: None,
+            message,
+        }
+    }
+}
+
+impl From<Refusal> for io::Error {
+    fn from(r: Refusal) -> io::Error {
+        match r.errno {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::other(r.message),
+        }
+    }
+}
+
 /// Starts a child through the fork server (starting the server first if needed).
 pub(crate) fn start(
     call: Call,
@@ -103,11 +139,12 @@ fn request(
     sys::send_with_fds(conn.as_fd(), &header, &pass).map_err(io_err)?;
     sys::write_all_vectored(conn.as_fd(), true, &[body]).map_err(io_err)?;
     drop(status_w); // the server holds its copy
-    let reply: Result<u32, String> = conn.recv_timeout(REPLY_TIMEOUT).map_err(|e| match e {
+    let reply: Result<u32, Refusal> = conn.recv_timeout(REPLY_TIMEOUT).map_err(|e| match e {
         crate::ConnectionError::Eof => ProcessError::Spawn(io::ErrorKind::UnexpectedEof.into()),
-        e => ProcessError::Spawn(io::Error::other(e.to_string())),
+        crate::ConnectionError::Io(os) => ProcessError::Spawn(os),
+        e => ProcessError::Spawn(io::Error::other(e)),
     })?;
-    reply.map_err(|m| ProcessError::Spawn(io::Error::other(m)))
+    reply.map_err(|r| ProcessError::Spawn(r.into()))
 }
 
 fn launch() -> Result<Server, ProcessError> {
@@ -196,25 +233,25 @@ fn server_main(conn: Connection) {
 fn serve_one(
     conn: &Connection,
     kids: &mut Vec<Kid>,
-) -> Result<Option<Result<u32, String>>, String> {
+) -> Result<Option<Result<u32, Refusal>>, Refusal> {
     let mut header = [0u8; HEADER];
     let mut fds = match sys::recv_with_fds(conn.as_fd(), &mut header, sys::MAX_PASSED_FDS) {
         Ok(fds) => fds,
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let word = |i: usize| {
         u32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4])) as usize
     };
     let (len, n_args, has_tracker) = (word(0), word(1), word(2) != 0);
     let mut body = vec![0u8; len];
-    sys::read_exact_fd(conn.as_fd(), &mut body).map_err(|e| e.to_string())?;
+    sys::read_exact_fd(conn.as_fd(), &mut body)?;
     if fds.len() != n_args + usize::from(has_tracker) + 1 {
-        return Ok(Some(Err(
-            "descriptor count does not match the request".into()
-        )));
+        return Ok(Some(Err(Refusal::from(String::from(
+            "descriptor count does not match the request",
+        )))));
     }
-    let mut job: Job = codec::decode(&body).map_err(|e| format!("{e:?}"))?;
+    let mut job: Job = codec::decode(&body).map_err(|e| Refusal::from(e.to_string()))?;
     let status = fds.pop().expect("checked above");
     let tracker = has_tracker.then(|| fds.pop()).flatten();
     let daemon = job.daemon();
@@ -222,9 +259,9 @@ fn serve_one(
     // - the server runs only this loop on its main thread and starts no threads, so the
     //   forked copy inherits no lock held by another thread.
     match unsafe { sys::fork_worker() } {
-        Err(e) => Ok(Some(Err(e.to_string()))),
+        Err(e) => Ok(Some(Err(e.into()))),
         Ok(Some(pid)) => {
-            let pidfd = sys::pidfd_open(pid).map_err(|e| e.to_string())?;
+            let pidfd = sys::pidfd_open(pid)?;
             kids.push(Kid { pid, pidfd, status });
             Ok(Some(Ok(pid)))
         }

@@ -1,8 +1,8 @@
 //! Errors keep their cause: when the operating system refuses a descriptor or a process, the
 //! error says why in its message ("Too many open files (os error 24)") and carries the
 //! `io::Error` as its `source()`. Drilled in child processes under real resource limits:
-//! `RLIMIT_NOFILE` 32 under a pool of 16, and `RLIMIT_NPROC` 6 under a pool of 16 (after
-//! dropping root, which the limit does not bind, to `nobody`).
+//! `RLIMIT_NOFILE` 32 under a pool of 16, and `RLIMIT_NPROC` 6 under a pool of 16 and under
+//! the fork server (after dropping root, which the limit does not bind, to `nobody`).
 
 spindle_process::test_support!();
 
@@ -13,7 +13,7 @@ use pool_support::square;
 use serde::{Deserialize, Serialize};
 use spindle_futures::FutureError;
 use spindle_process::pool::{Pool, PoolError, ProcessPoolExecutor};
-use spindle_process::{Connection, Pipe, Process, ProcessError};
+use spindle_process::{Connection, Pipe, Process, ProcessError, StartMethod};
 use std::error::Error;
 use std::io;
 use support::{join_or_kill, process_lock, spawn, Watchdog, LIMIT};
@@ -35,7 +35,8 @@ struct Seen {
     apply_os: Option<i32>,
     /// The executor's `BrokenExecutor` message.
     executor: String,
-    /// `Process::start` with no descriptor left: its message and source's OS error code.
+    /// `Process::start` with no descriptor (or process) left: its message and source's OS
+    /// error code.
     process: Option<(String, Option<i32>)>,
 }
 
@@ -124,7 +125,47 @@ fn drop_privileges() -> io::Result<()> {
     Ok(())
 }
 
-/// Child: pools as `nobody` under `RLIMIT_NPROC` 6.
+/// Child target: waits until its pipe's other end closes.
+fn wait_for_eof(c: Connection) {
+    let _ = c.recv_bytes();
+}
+
+/// Fills the process limit with children that wait for end of file, then asks the fork server
+/// (already running, with one child) for one more: its `fork` fails with EAGAIN.
+fn fork_server_at_the_limit() -> (String, Option<i32>) {
+    let mut children = Vec::new();
+    let mut ends = Vec::new();
+    let mut start = |method: StartMethod| {
+        let (rx, tx) = Pipe(false).unwrap();
+        ends.push(tx);
+        let mut p = Process::new(wait_for_eof, rx).start_method(method);
+        let r = p.start();
+        children.push(p);
+        r
+    };
+    let seen = match start(StartMethod::ForkServer) {
+        Err(e) => (format!("the fork server did not start: {e}"), None),
+        Ok(()) => {
+            // Bounded: the limit is 6 processes.
+            for _ in 0..8 {
+                if start(StartMethod::Spawn).is_err() {
+                    break;
+                }
+            }
+            match start(StartMethod::ForkServer) {
+                Err(e @ ProcessError::Spawn(_)) => (e.to_string(), os_code(&e)),
+                other => (format!("expected Spawn, got {other:?}"), None),
+            }
+        }
+    };
+    drop(ends);
+    for p in children.iter().filter(|p| p.pid().is_some()) {
+        p.join_timeout(LIMIT);
+    }
+    seen
+}
+
+/// Child: pools, then the fork server, as `nobody` under `RLIMIT_NPROC` 6.
 fn nproc_drill(report: Connection) {
     let seen = drop_privileges()
         .map_err(|e| format!("cannot drop privileges to nobody ({NOBODY}): {e}"))
@@ -132,7 +173,11 @@ fn nproc_drill(report: Connection) {
             set_limit(libc::RLIMIT_NPROC, 6)
                 .map_err(|e| format!("setrlimit(RLIMIT_NPROC) failed: {e}"))
         })
-        .map(|()| run_pools());
+        .map(|()| {
+            let mut seen = run_pools();
+            seen.process = Some(fork_server_at_the_limit());
+            seen
+        });
     report.send(&seen).unwrap();
 }
 
@@ -180,6 +225,10 @@ fn process_limit_names_eagain_in_message_and_source() {
     assert_eq!(seen.pool_os, Some(libc::EAGAIN), "{seen:?}");
     assert_eq!(seen.apply_os, Some(libc::EAGAIN), "{seen:?}");
     assert!(seen.executor.contains(EAGAIN_TEXT), "{seen:?}");
+    // The fork server's own `fork` failed: the errno came back across its socket.
+    let (server, server_os) = seen.process.clone().unwrap();
+    assert!(server.contains(EAGAIN_TEXT), "{seen:?}");
+    assert_eq!(server_os, Some(libc::EAGAIN), "{seen:?}");
 }
 
 #[test]
