@@ -35,6 +35,8 @@ struct Seen {
     apply_os: Option<i32>,
     /// The executor's `BrokenExecutor` message.
     executor: String,
+    /// The OS error code of the executor's `broken()` reason.
+    executor_os: Option<i32>,
     /// `Process::start` with no descriptor (or process) left: its message and source's OS
     /// error code.
     process: Option<(String, Option<i32>)>,
@@ -73,12 +75,16 @@ fn run_pools() -> Seen {
         Ok(Some(FutureError::BrokenExecutor(m))) => m,
         other => format!("expected BrokenExecutor, got {other:?}"),
     };
+    let executor_os = ex
+        .broken()
+        .and_then(|r| r.os_error().and_then(io::Error::raw_os_error));
     ex.shutdown(true, false);
     Seen {
         pool: text,
         pool_os,
         apply_os,
         executor,
+        executor_os,
         process: None,
     }
 }
@@ -207,6 +213,7 @@ fn descriptor_limit_names_emfile_in_message_and_source() {
     assert_eq!(seen.pool_os, Some(libc::EMFILE), "{seen:?}");
     assert_eq!(seen.apply_os, Some(libc::EMFILE), "{seen:?}");
     assert!(seen.executor.contains(EMFILE_TEXT), "{seen:?}");
+    assert_eq!(seen.executor_os, Some(libc::EMFILE), "{seen:?}");
     let (process, process_os) = seen.process.clone().unwrap();
     assert!(
         process.starts_with("failed to start the child process: ") && process.contains(EMFILE_TEXT),
@@ -225,6 +232,7 @@ fn process_limit_names_eagain_in_message_and_source() {
     assert_eq!(seen.pool_os, Some(libc::EAGAIN), "{seen:?}");
     assert_eq!(seen.apply_os, Some(libc::EAGAIN), "{seen:?}");
     assert!(seen.executor.contains(EAGAIN_TEXT), "{seen:?}");
+    assert_eq!(seen.executor_os, Some(libc::EAGAIN), "{seen:?}");
     // The fork server's own `fork` failed: the errno came back across its socket.
     let (server, server_os) = seen.process.clone().unwrap();
     assert!(server.contains(EAGAIN_TEXT), "{seen:?}");

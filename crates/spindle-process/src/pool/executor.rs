@@ -402,6 +402,35 @@ impl ProcessPoolExecutor {
         self.shared.pids()
     }
 
+    /// Why the executor is broken, if it is: the typed [`BrokenReason`] behind the
+    /// `FutureError::BrokenExecutor` text its futures carry, with the error behind it (the
+    /// [`io::Error`](std::io::Error) when the operating system refused a worker) and the
+    /// start-up deaths that led to it.
+    ///
+    /// # Differences from Python
+    ///
+    /// Python keeps the reason in the private `_broken` attribute.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn bad_init(_: ()) { panic!("no database here") }
+    /// fn inc(x: u8) -> u8 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).initializer(bad_init, ()).build();
+    /// assert!(pool.broken().is_none());
+    /// assert!(pool.submit(inc, 1).exception().is_some());
+    /// let reason = pool.broken().unwrap();
+    /// assert!(reason.message().contains("no database here"));
+    /// pool.shutdown(true, false);
+    /// ```
+    pub fn broken(&self) -> Option<BrokenReason> {
+        self.shared.state.lock().broken.clone()
+    }
+
     /// A snapshot of the executor's counters: tasks submitted, running, completed, failed
     /// and cancelled (`shutdown(cancel_futures)`, or a future cancelled before it was sent),
     /// worker replacements, and per live worker (keyed by pid) its tasks and busy time; the
