@@ -14,11 +14,15 @@ pub(crate) const HEADER: usize = 4;
 pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
 
 /// Why a value could not be encoded or decoded; the text is bincode's (or serde's) message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No operating-system failure can happen here (encoding writes into memory), so a message
+/// is all there is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum CodecError {
     /// `Serialize` failed (for example a handle serialised outside a process start).
+    #[error("cannot encode: {0}")]
     Encode(String),
     /// The bytes are not a valid encoding of the requested type.
+    #[error("cannot decode: {0}")]
     Decode(String),
 }
 

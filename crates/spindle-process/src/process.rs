@@ -132,13 +132,14 @@ pub enum ProcessError {
     #[error("this program was started as a spindle worker but did not call spindle_process::init() first thing in main")]
     NotInitialized,
     /// The target or its arguments could not be shipped to the child.
-    #[error("cannot ship the process target")]
+    #[error("cannot ship the process target: {0}")]
     Ship(#[source] ShipError),
-    /// Creating the child failed.
-    #[error("failed to start the child process")]
+    /// Creating the child failed; the operating system's error is inside, and in the message
+    /// ("failed to start the child process: Too many open files (os error 24)").
+    #[error("failed to start the child process: {0}")]
     Spawn(#[source] io::Error),
-    /// Sending a signal failed.
-    #[error("failed to signal the child process")]
+    /// Sending a signal failed; the operating system's error is inside, and in the message.
+    #[error("failed to signal the child process: {0}")]
     Signal(#[source] io::Error),
     /// The child has ended but its exit status cannot be known: the fork server that forked
     /// it (and alone could reap it) died before reporting the status, or something outside

@@ -95,16 +95,29 @@ pub fn init() {
     std::process::exit(code)
 }
 
-fn read_job(fd: Option<RawFd>) -> Result<Job, String> {
-    let fd = fd.ok_or("malformed job descriptor")?;
+/// Why a spawned child could not read its job (printed to its stderr before it exits 1).
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    /// The environment variable did not name a descriptor.
+    #[error("malformed job descriptor")]
+    Descriptor,
+    /// Reading the descriptor failed.
+    #[error("cannot read the job: {0}")]
+    Read(#[source] std::io::Error),
+    /// The bytes are not a job of this program.
+    #[error("cannot decode the job: {0}")]
+    Decode(#[source] crate::codec::CodecError),
+}
+
+fn read_job(fd: Option<RawFd>) -> Result<Job, JobError> {
+    let fd = fd.ok_or(JobError::Descriptor)?;
     // SAFETY:
     // - the parent passed this descriptor for us alone (it is not close-on-exec only in the
     //   child), and nothing else in this process knows its number yet.
     let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the job: {e}"))?;
-    crate::codec::decode(&bytes).map_err(|e| format!("cannot decode the job: {e:?}"))
+    file.read_to_end(&mut bytes).map_err(JobError::Read)?;
+    crate::codec::decode(&bytes).map_err(JobError::Decode)
 }
 
 fn run_job(fd: Option<RawFd>) -> i32 {

@@ -83,12 +83,14 @@ fn worker_killed_from_outside_is_replaced() {
     let pids = vec![pool.apply(pid, ()).unwrap()];
     assert_eq!(pool.worker_pids(), pids);
     let gate = Gate::new();
-    let r = pool.apply_async(wait_gate, gate.path());
+    let beacon = Beacon::new();
+    let r = pool.apply_async(beacon_then_gate, (beacon.path(), gate.path()));
     let queued = pool.apply_async(square, 5);
-    // The worker is busy on the gate: kill it from here.
     let victim = pool.apply_async(pid, ()); // queued behind the gate task too
-                                            // SAFETY:
-                                            // - kill with a pid of our own child and a valid signal number touches no memory.
+                                            // Once the worker is busy on the gate (it said so), kill it from here.
+    assert_eq!(beacon.next_pid(LIMIT), Some(pids[0]));
+    // SAFETY:
+    // - kill with a pid of our own child and a valid signal number touches no memory.
     unsafe { libc::kill(pids[0] as i32, libc::SIGKILL) };
     let err = r.get(Some(LIMIT)).unwrap_err();
     assert_eq!(
@@ -166,12 +168,12 @@ fn failing_initializer_breaks_the_pool_without_hanging() {
     let pending: Vec<_> = (0..5).map(|x| pool.apply_async(square, x)).collect();
     for r in &pending {
         match r.get(Some(LIMIT)) {
-            Err(PoolError::Broken(m)) => assert!(m.contains("no database here"), "{m}"),
+            Err(PoolError::Broken(m)) => assert!(m.to_string().contains("no database here"), "{m}"),
             other => panic!("expected Broken, got {other:?}"),
         }
     }
     match pool.apply(square, 1) {
-        Err(PoolError::Broken(m)) => assert!(m.contains("initializer"), "{m}"),
+        Err(PoolError::Broken(m)) => assert!(m.to_string().contains("initializer"), "{m}"),
         other => panic!("expected Broken, got {other:?}"),
     }
     // No respawn loop: the workers are gone and stay gone.
@@ -335,7 +337,9 @@ fn break_policy_breaks_the_pool_on_a_death() {
         Err(PoolError::WorkerDied { .. })
     ));
     assert!(matches!(behind.get(Some(LIMIT)), Err(PoolError::Broken(_))));
-    assert!(matches!(pool.apply(square, 1), Err(PoolError::Broken(m)) if m.contains("died")));
+    assert!(
+        matches!(pool.apply(square, 1), Err(PoolError::Broken(m)) if m.to_string().contains("died"))
+    );
 }
 
 /// Runs in a child process: makes a pool, reports its worker pids, then blocks forever.

@@ -13,7 +13,9 @@
 //! goes through the pipe, alone. Otherwise the task waits in `pending` until a reply frees a
 //! slot; the supervisor then dispatches it.
 
+use super::broken::BrokenReason;
 use super::error::PoolError;
+use super::progress::Progress;
 use super::ring::{self, Ring};
 use super::wire::{self, TaskOutcome};
 use super::OnWorkerDeath;
@@ -90,7 +92,7 @@ pub(crate) struct Config {
     /// Fixed number of tasks per worker; `None` adapts (see `Shared::depth`).
     pub(crate) in_flight: Option<usize>,
     pub(crate) spin: Duration,
-    pub(crate) refuse: Option<String>,
+    pub(crate) refuse: Option<BrokenReason>,
     pub(crate) name: &'static str,
     /// Use the shared-memory rings (pipes only when false).
     pub(crate) rings: bool,
@@ -108,6 +110,8 @@ pub(crate) struct Task {
 /// A task written to a worker whose reply has not come.
 pub(crate) struct Sent {
     pub(crate) id: u64,
+    /// Its number among the records written to this worker (see `progress.rs`).
+    pub(crate) seq: u32,
     pub(crate) task: Task,
 }
 
@@ -122,14 +126,21 @@ pub(crate) struct Slot {
     pub(crate) sends_left: Option<u64>,
     /// False once it must get no more tasks (quota used, timed out, pipe broken).
     pub(crate) accepting: bool,
-    /// When the task at the head of `in_flight` (the one running) times out.
+    /// When the task at the head of `in_flight` (the one running) times out; armed only once
+    /// the worker is ready, so a slow start-up never counts against a task's timeout.
     pub(crate) deadline: Option<Instant>,
+    /// The worker said it is ready (its initializer ran).
+    pub(crate) ready: bool,
     /// Killed because its task timed out: what is still in flight never started.
     pub(crate) timed_out: bool,
     /// When the task at the head of `in_flight` became the head (it runs since about then).
     pub(crate) since: Instant,
     /// The worker's task ring (producer side), if the pool uses rings.
     pub(crate) ring: Option<Ring>,
+    /// Which record the worker has started (absent if its shared block could not be made).
+    pub(crate) progress: Option<Progress>,
+    /// Number of the last record written to this worker.
+    pub(crate) seq: u32,
     /// Items this worker sent back (returned or failed), for `stats()`.
     pub(crate) done: u64,
     /// Time this worker had a task running, up to its last reply.
@@ -139,6 +150,21 @@ pub(crate) struct Slot {
     pub(crate) exclusive: bool,
 }
 
+impl Slot {
+    /// After the worker died: takes the task it was running, if it had started one (see
+    /// `progress.rs`). What stays in flight was never started and can go to another worker.
+    /// Without a progress word (its shared block could not be made) the oldest unanswered
+    /// task counts as taken, as in Python.
+    pub(crate) fn take_running(&mut self) -> Option<Sent> {
+        let head = self.in_flight.front()?;
+        if self.progress.as_ref().is_none_or(|p| p.started(head.seq)) {
+            self.in_flight.pop_front()
+        } else {
+            None
+        }
+    }
+}
+
 /// Everything the lock protects.
 pub(crate) struct State {
     pub(crate) pending: VecDeque<Task>,
@@ -146,7 +172,7 @@ pub(crate) struct State {
     pub(crate) next_id: u64,
     /// Tasks accepted and not yet completed.
     pub(crate) outstanding: usize,
-    pub(crate) broken: Option<String>,
+    pub(crate) broken: Option<BrokenReason>,
     /// No new tasks; workers leave once everything is done.
     pub(crate) closing: bool,
     /// Kill the workers now and fail what is left.
@@ -196,7 +222,10 @@ impl Shared {
             Err(e) => (
                 None,
                 None,
-                Some(format!("cannot create the pool's doorbell pipe: {e}")),
+                Some(BrokenReason::with_source(
+                    "cannot create the pool's doorbell pipe",
+                    e,
+                )),
             ),
         };
         Arc::new(Shared {
@@ -268,8 +297,8 @@ impl Shared {
                 let _ = self.supervisor.set(handle.thread().id());
             }
             if let Err(e) = spawned {
-                let done =
-                    self.break_pool(&mut st, format!("cannot start the supervisor thread: {e}"));
+                let reason = BrokenReason::with_source("cannot start the supervisor thread", e);
+                let done = self.break_pool(&mut st, reason);
                 st.finished = true;
                 drop(st);
                 run_completions(&self.tally, done);
@@ -393,8 +422,10 @@ impl Shared {
             }
             if w.in_flight.is_empty() {
                 w.since = Instant::now();
-                w.deadline = batch[0].timeout.and_then(|t| w.since.checked_add(t));
-                bell |= w.deadline.is_some();
+                if w.ready {
+                    w.deadline = batch[0].timeout.and_then(|t| w.since.checked_add(t));
+                    bell |= w.deadline.is_some();
+                }
             }
             w.bytes += batch_bytes;
             if let Some(left) = &mut w.sends_left {
@@ -404,8 +435,10 @@ impl Shared {
                 }
             }
             for task in batch {
+                w.seq = w.seq.wrapping_add(1);
                 w.in_flight.push_back(Sent {
                     id: wire::id_of(&task.frame),
+                    seq: w.seq,
                     task,
                 });
             }
@@ -414,7 +447,7 @@ impl Shared {
     }
 
     /// Marks the pool broken and fails every task it holds.
-    pub(crate) fn break_pool(&self, st: &mut State, reason: String) -> Completions {
+    pub(crate) fn break_pool(&self, st: &mut State, reason: BrokenReason) -> Completions {
         if st.broken.is_none() {
             st.broken = Some(reason.clone());
         }

@@ -1,6 +1,9 @@
-//! [`PoolError`]: why a pool task has no result, and its mapping into `FutureError`.
+//! [`PoolError`]: why a pool task has no result, [`BrokenReason`]: why a pool is broken, and
+//! their mapping into `FutureError`.
 
+use super::broken::BrokenReason;
 use spindle_futures::FutureError;
+use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
@@ -18,13 +21,12 @@ use std::sync::Arc;
 /// let e = PoolError::WorkerDied { pid: 42, signal: Some(9), exitcode: None };
 /// assert_eq!(e.to_string(), "worker process 42 died while running the task (killed by signal 9 (SIGKILL))");
 /// ```
-#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PoolError {
     /// The worker running the task died (killed, crashed, or exited from inside the task).
     /// The pool replaced it unless it was built with
     /// [`OnWorkerDeath::Break`](crate::pool::OnWorkerDeath::Break).
-    #[error("worker process {pid} died while running the task ({})", describe_end(*signal, *exitcode))]
     WorkerDied {
         /// Process id of the dead worker.
         pid: u32,
@@ -34,32 +36,62 @@ pub enum PoolError {
         exitcode: Option<i32>,
     },
     /// The task ran longer than its timeout; its worker was killed and replaced.
-    #[error("task exceeded its timeout; its worker was killed")]
     Timeout,
     /// The task panicked; the panic message is inside. The worker lives on.
-    #[error("task panicked: {0}")]
     Panicked(String),
     /// The arguments could not be encoded, or the function cannot be shipped.
-    #[error("cannot encode the task: {0}")]
     Encode(String),
     /// The arguments (in the worker) or the result (here) could not be decoded.
-    #[error("cannot decode: {0}")]
     Decode(String),
     /// The pool can run no more tasks (an initializer failed, a worker died under
-    /// `OnWorkerDeath::Break`, a worker could not be started); the reason is inside. Python's
+    /// `OnWorkerDeath::Break`, the operating system refused a worker, start-ups kept failing);
+    /// the [reason](BrokenReason) is inside, and [`source`](Error::source) is the error behind
+    /// it (the [`io::Error`](std::io::Error) when the operating system refused something). Python's
     /// `BrokenProcessPool`.
-    #[error("process pool is broken: {0}")]
-    Broken(String),
+    Broken(BrokenReason),
     /// The pool was closed, terminated or shut down before the task could run.
-    #[error("process pool is closed")]
     Closed,
     /// [`AsyncResult::get`](crate::pool::AsyncResult::get) or an iterator's `next_timeout`
     /// ran out of time; the task goes on. Python's `multiprocessing.TimeoutError`.
-    #[error("result not ready within the timeout")]
     NotReady,
 }
 
-fn describe_end(signal: Option<i32>, exitcode: Option<i32>) -> String {
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WorkerDied {
+                pid,
+                signal,
+                exitcode,
+            } => write!(
+                f,
+                "worker process {pid} died while running the task ({})",
+                describe_end(*signal, *exitcode)
+            ),
+            Self::Timeout => f.write_str("task exceeded its timeout; its worker was killed"),
+            Self::Panicked(m) => write!(f, "task panicked: {m}"),
+            Self::Encode(m) => write!(f, "cannot encode the task: {m}"),
+            Self::Decode(m) => write!(f, "cannot decode: {m}"),
+            Self::Broken(r) => write!(f, "process pool is broken: {r}"),
+            Self::Closed => f.write_str("process pool is closed"),
+            Self::NotReady => f.write_str("result not ready within the timeout"),
+        }
+    }
+}
+
+/// Written by hand rather than derived so that the `source()` of [`PoolError::Broken`] is the
+/// error behind it itself (an `io::Error` can be downcast from it), not the reason wrapping it.
+impl Error for PoolError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Broken(r) => r.error().map(|e| e as &(dyn Error + 'static)),
+            _ => None,
+        }
+    }
+}
+
+/// How a worker ended: "killed by signal 9 (SIGKILL)", "exited with status 3".
+pub(crate) fn describe_end(signal: Option<i32>, exitcode: Option<i32>) -> String {
     match (signal, exitcode) {
         (Some(s), _) => format!("killed by signal {s} ({})", signal_name(s)),
         (None, Some(c)) => format!("exited with status {c}"),
@@ -119,12 +151,14 @@ impl fmt::Debug for PoolError {
 /// `Panicked` stays `Panicked`, `Broken` becomes `BrokenExecutor`, `Closed` becomes `ShutDown`,
 /// `NotReady` becomes `Timeout`; the rest (`WorkerDied`, `Timeout`, `Encode`, `Decode`) become
 /// `FutureError::Failed` holding the `PoolError`, which [`PoolError::from_future_error`] (or a
-/// downcast of the source) recovers.
+/// downcast of the source) recovers. `BrokenExecutor` holds a `String`, so a broken pool's
+/// reason reaches a future as its full text (the operating system's message included), not
+/// as a `source()`.
 impl From<PoolError> for FutureError {
     fn from(e: PoolError) -> FutureError {
         match e {
             PoolError::Panicked(m) => FutureError::Panicked(m),
-            PoolError::Broken(m) => FutureError::BrokenExecutor(m),
+            PoolError::Broken(r) => FutureError::BrokenExecutor(r.to_string()),
             PoolError::Closed => FutureError::ShutDown,
             PoolError::NotReady => FutureError::Timeout,
             other => FutureError::Failed(Arc::new(other)),
@@ -133,6 +167,13 @@ impl From<PoolError> for FutureError {
 }
 
 impl PoolError {
+    /// The future error that keeps this error whole, reason and source included, for a
+    /// future read back through [`from_future_error`](PoolError::from_future_error) (what
+    /// `Pool`'s results do): `FutureError::Failed` holding it.
+    pub(crate) fn into_exact(self) -> FutureError {
+        FutureError::Failed(Arc::new(self))
+    }
+
     /// The pool error behind a future's error: the inverse of `From<PoolError> for
     /// FutureError` (`Cancelled` and `Taken` become [`PoolError::Closed`]).
     ///
@@ -148,11 +189,11 @@ impl PoolError {
     pub fn from_future_error(e: &FutureError) -> PoolError {
         match e {
             FutureError::Panicked(m) => PoolError::Panicked(m.clone()),
-            FutureError::BrokenExecutor(m) => PoolError::Broken(m.clone()),
+            FutureError::BrokenExecutor(m) => PoolError::Broken(BrokenReason::new(m.as_str())),
             FutureError::Timeout => PoolError::NotReady,
             FutureError::Failed(inner) => match inner.downcast_ref::<PoolError>() {
                 Some(p) => p.clone(),
-                None => PoolError::Broken(inner.to_string()),
+                None => PoolError::Broken(BrokenReason::of_shared(Arc::clone(inner))),
             },
             _ => PoolError::Closed,
         }

@@ -3,6 +3,7 @@
 //! Over 600 lines: the file is the one executor type and its builder, whose methods each
 //! carry a runnable example.
 
+use super::broken::BrokenReason;
 use super::core::{Config, Shared};
 use super::iter::ExecutorMap;
 use super::pool::ordered;
@@ -61,7 +62,8 @@ impl ProcessPoolBuilder {
     /// Runs `f(args)` in each worker before its first task: Python's `initializer=`,
     /// `initargs=`. A panicking initializer breaks the executor
     /// ([`FutureError::BrokenExecutor`](spindle_futures::FutureError::BrokenExecutor) with the
-    /// message) and no worker is restarted.
+    /// message) and no worker is restarted. A worker killed or crashing inside the initializer
+    /// is replaced, up to [`MAX_START_FAILURES`](super::MAX_START_FAILURES) times in a row.
     ///
     /// # Examples
     ///
@@ -85,7 +87,9 @@ impl ProcessPoolBuilder {
     {
         match Call::new(f, &args) {
             Ok(call) => self.cfg.initializer = Some(call),
-            Err(e) => self.cfg.refuse = Some(format!("cannot ship the initializer: {e}")),
+            Err(e) => {
+                self.cfg.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e))
+            }
         }
         self
     }
@@ -185,9 +189,9 @@ impl ProcessPoolBuilder {
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.cfg.refuse = match method {
             StartMethod::Spawn => None,
-            other => Some(format!(
+            other => Some(BrokenReason::new(format!(
                 "start method {other:?} is not supported by process pools; use Spawn"
-            )),
+            ))),
         };
         self
     }
@@ -398,6 +402,35 @@ impl ProcessPoolExecutor {
         self.shared.pids()
     }
 
+    /// Why the executor is broken, if it is: the typed [`BrokenReason`] behind the
+    /// `FutureError::BrokenExecutor` text its futures carry, with the error behind it (the
+    /// [`io::Error`](std::io::Error) when the operating system refused a worker) and the
+    /// start-up deaths that led to it.
+    ///
+    /// # Differences from Python
+    ///
+    /// Python keeps the reason in the private `_broken` attribute.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_process::pool::ProcessPoolExecutor;
+    ///
+    /// fn bad_init(_: ()) { panic!("no database here") }
+    /// fn inc(x: u8) -> u8 { x + 1 }
+    ///
+    /// # spindle_process::init();
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).initializer(bad_init, ()).build();
+    /// assert!(pool.broken().is_none());
+    /// assert!(pool.submit(inc, 1).exception().is_some());
+    /// let reason = pool.broken().unwrap();
+    /// assert!(reason.message().contains("no database here"));
+    /// pool.shutdown(true, false);
+    /// ```
+    pub fn broken(&self) -> Option<BrokenReason> {
+        self.shared.state.lock().broken.clone()
+    }
+
     /// A snapshot of the executor's counters: tasks submitted, running, completed, failed
     /// and cancelled (`shutdown(cancel_futures)`, or a future cancelled before it was sent),
     /// worker replacements, and per live worker (keyed by pid) its tasks and busy time; the
@@ -432,7 +465,7 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        submit_one(&self.shared, f, args, timeout)
+        submit_one(&self.shared, f, args, timeout, false)
     }
 
     /// Schedules `f(args)` in a worker: Python's `executor.submit(fn, *args)`.

@@ -3,7 +3,7 @@
 //!
 //! - Pools: [`Pool`], [`ProcessPoolExecutor`] with its [`ProcessPoolBuilder`].
 //! - Results: [`AsyncResult`], the streams [`IMap`], [`IMapUnordered`], [`ExecutorMap`].
-//! - Errors and policy: [`PoolError`], [`OnWorkerDeath`].
+//! - Errors and policy: [`PoolError`], [`BrokenReason`], [`OnWorkerDeath`].
 //!
 //! Each worker is a spawned copy of this program running a task loop. It shares with the pool
 //! two private shared-memory rings (tasks in, replies out; see `ring.rs`) and two pipes (for
@@ -43,12 +43,14 @@
 //! ```
 
 mod async_result;
+mod broken;
 mod core;
 mod error;
 mod executor;
 mod iter;
 #[allow(clippy::module_inception)]
 mod pool;
+mod progress;
 mod ring;
 mod sinks;
 mod supervisor;
@@ -56,6 +58,7 @@ pub(crate) mod wire;
 mod worker_loop;
 
 pub use async_result::AsyncResult;
+pub use broken::BrokenReason;
 pub use error::PoolError;
 pub use executor::{ProcessPoolBuilder, ProcessPoolExecutor};
 pub use iter::{ExecutorMap, IMap, IMapUnordered};
@@ -96,14 +99,44 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnWorkerDeath {
-    /// Fail only the task the worker was running ([`PoolError::WorkerDied`]), start a new
-    /// worker, and run the tasks queued behind it elsewhere (the default).
+    /// Fail only the task the worker had started ([`PoolError::WorkerDied`]), start a new
+    /// worker, and run the tasks it had not started elsewhere (the default). A worker that
+    /// dies before it is ready (during start-up or inside its initializer) fails no task and
+    /// is replaced too, up to [`MAX_START_FAILURES`] times in a row.
     #[default]
     Replace,
     /// Fail that task and every other pending one with [`PoolError::Broken`] and refuse new
     /// tasks: Python's `BrokenProcessPool`.
     Break,
 }
+
+/// How many worker start-ups may fail in a row (each worker dying before it said it was
+/// ready, with no worker becoming ready in between) before a pool under
+/// [`OnWorkerDeath::Replace`] gives up and breaks: [`PoolError::Broken`] then lists every one
+/// of those deaths in its [`BrokenReason::causes`].
+///
+/// A worker killed during start-up or inside its initializer is otherwise simply replaced.
+/// The cap stops an initializer that crashes its worker (an abort, a segfault, an exit) from
+/// restarting workers forever; it is generous so that deaths from outside (an operator's
+/// kill, the OOM killer, a storm of `SIGKILL`s) during start-ups never break a pool whose
+/// workers can start. An initializer that panics breaks the pool at once, and so does a
+/// worker the operating system refuses to create (the `io::Error` is the error's source).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::pool::{Pool, PoolError, MAX_START_FAILURES};
+///
+/// fn crash(_: ()) { std::process::exit(3) }
+/// fn inc(x: u8) -> u8 { x + 1 }
+///
+/// # spindle_process::init();
+/// let pool = Pool::new(2).initializer(crash, ());
+/// let Err(PoolError::Broken(reason)) = pool.apply(inc, 1) else { panic!("not broken") };
+/// assert_eq!(reason.causes().len(), MAX_START_FAILURES);
+/// assert!(reason.to_string().contains("exited with status 3"));
+/// ```
+pub const MAX_START_FAILURES: usize = 32;
 
 /// The defaults shared by both pools.
 fn default_config(name: &'static str) -> Config {
@@ -121,12 +154,15 @@ fn default_config(name: &'static str) -> Config {
     }
 }
 
-/// Submits the single call `f(args)` and returns the future its result lands in.
+/// Submits the single call `f(args)` and returns the future its result lands in; `exact` keeps
+/// every [`PoolError`] whole inside it (for `Pool`, which hands it back as it is) instead of
+/// mapping it into the executor's `FutureError`s.
 fn submit_one<A, R>(
     shared: &Arc<Shared>,
     f: fn(A) -> R,
     args: A,
     timeout: Option<Duration>,
+    exact: bool,
 ) -> spindle_futures::Future<R>
 where
     A: Serialize + DeserializeOwned + Send + 'static,
@@ -138,7 +174,10 @@ where
         f,
         std::slice::from_ref(&args),
         timeout,
-        Box::new(sinks::FutureSink { fut: fut.clone() }),
+        Box::new(sinks::FutureSink {
+            fut: fut.clone(),
+            exact,
+        }),
     );
     fut
 }

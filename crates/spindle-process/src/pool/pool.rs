@@ -4,6 +4,7 @@
 //! example.
 
 use super::async_result::AsyncResult;
+use super::broken::BrokenReason;
 use super::core::{Config, Shared};
 use super::error::PoolError;
 use super::iter::{IMap, IMapUnordered};
@@ -34,11 +35,14 @@ use std::time::{Duration, Instant};
 /// program (the spawn start method), so `main` must call [`init`](crate::init) first.
 ///
 /// Faults stay local: a task that panics fails alone and its worker lives; a worker killed by
-/// a signal or crashing fails only the task it ran (with [`PoolError::WorkerDied`] naming pid
-/// and signal), is replaced, and the tasks queued behind it run elsewhere. A task that outlives
-/// its [timeout](Pool::task_timeout) is failed with [`PoolError::Timeout`] and its worker is
-/// killed and replaced. A failing initializer breaks the pool ([`PoolError::Broken`]) instead
-/// of respawning workers forever.
+/// a signal or crashing fails only the task it had started (with [`PoolError::WorkerDied`]
+/// naming pid and signal), is replaced, and the tasks it had not started run elsewhere. A
+/// worker that dies while starting (inside its initializer, say) is replaced too. A task that
+/// outlives its [timeout](Pool::task_timeout) is failed with [`PoolError::Timeout`] and its
+/// worker is killed and replaced. A panicking initializer, a worker the operating system
+/// refuses to create, or [`MAX_START_FAILURES`](super::MAX_START_FAILURES) start-ups failing
+/// in a row break the pool ([`PoolError::Broken`], saying why) instead of respawning workers
+/// forever.
 ///
 /// # Differences from Python
 ///
@@ -139,7 +143,9 @@ impl Pool {
 
     /// Runs `f(args)` in each worker before its first task: Python's `initializer=`,
     /// `initargs=`. A panicking initializer breaks the pool: tasks fail with
-    /// [`PoolError::Broken`] naming the message, and no worker is restarted.
+    /// [`PoolError::Broken`] naming the message, and no worker is restarted. A worker killed
+    /// or crashing inside the initializer is replaced, up to
+    /// [`MAX_START_FAILURES`](super::MAX_START_FAILURES) times in a row.
     ///
     /// # Examples
     ///
@@ -162,7 +168,7 @@ impl Pool {
         let call = Call::new(f, &args);
         self.with(|c| match call {
             Ok(call) => c.initializer = Some(call),
-            Err(e) => c.refuse = Some(format!("cannot ship the initializer: {e}")),
+            Err(e) => c.refuse = Some(BrokenReason::with_source("cannot ship the initializer", e)),
         })
     }
 
@@ -264,9 +270,9 @@ impl Pool {
         self.with(|c| {
             c.refuse = match method {
                 StartMethod::Spawn => None,
-                other => Some(format!(
+                other => Some(BrokenReason::new(format!(
                     "start method {other:?} is not supported by process pools; use Spawn"
-                )),
+                ))),
             }
         })
     }
@@ -422,7 +428,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        AsyncResult::new(submit_one(self.shared(), f, args, timeout))
+        AsyncResult::new(submit_one(self.shared(), f, args, timeout, true))
     }
 
     /// Runs `f(args)` in a worker and waits for the result: Python's `pool.apply(f, args)`.
@@ -880,9 +886,9 @@ impl Pool {
         {
             let st = shared.state.lock();
             if !st.closing {
-                return Err(PoolError::Broken(
-                    "pool is still running; call close or terminate first".into(),
-                ));
+                return Err(PoolError::Broken(BrokenReason::new(
+                    "pool is still running; call close or terminate first",
+                )));
             }
         }
         Ok(shared.join_until(deadline))

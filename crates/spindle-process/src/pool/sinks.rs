@@ -27,6 +27,8 @@ pub(crate) fn items<R: DeserializeOwned>(
 /// One task, one item, one future (`submit`, `apply_async`).
 pub(crate) struct FutureSink<R> {
     pub(crate) fut: Future<R>,
+    /// Keep the [`PoolError`] whole (see [`PoolError::into_exact`]) rather than map it.
+    pub(crate) exact: bool,
 }
 
 impl<R: DeserializeOwned + Send + 'static> Sink for FutureSink<R> {
@@ -39,7 +41,8 @@ impl<R: DeserializeOwned + Send + 'static> Sink for FutureSink<R> {
                 let _ = self.fut.set_result(v);
             }
             Some(Err(e)) => {
-                let _ = self.fut.set_exception(e.into());
+                let e = if self.exact { e.into_exact() } else { e.into() };
+                let _ = self.fut.set_exception(e);
             }
             None => {}
         }
@@ -141,7 +144,7 @@ impl<R: DeserializeOwned + Send + 'static> Sink for GatherSink<R> {
         drop(g);
         let _ = match outcome {
             Ok(v) => self.fut.set_result(v).map_err(drop),
-            Err(e) => self.fut.set_exception(e.into()).map_err(drop),
+            Err(e) => self.fut.set_exception(e.into_exact()).map_err(drop),
         };
     }
 }

@@ -6,21 +6,31 @@
 //! worker's reply pipe plus a doorbell pipe (rung by `close`, `terminate` and by a dispatch
 //! that armed a new deadline), with the nearest task deadline as its timeout. A worker's death
 //! shows as end of file on its reply pipe: the supervisor takes the replies it published,
-//! reaps it for its exit status, fails the task it was running with
+//! reaps it for its exit status, fails the task it was running (if its progress word says it
+//! had started one; see `progress.rs`) with
 //! [`PoolError::WorkerDied`](super::PoolError::WorkerDied) naming pid and signal, puts the
-//! tasks queued behind it back in front of the pending queue, and starts a replacement. A
-//! worker that dies before saying it is ready (its initializer failed or crashed) breaks the
-//! pool instead of being restarted forever.
+//! tasks it never started back in front of the pending queue, and starts a replacement.
+//!
+//! Start-up: a worker that dies before saying it is ready (killed during start-up or inside
+//! its initializer, or crashed there) is replaced like any other; only
+//! [`MAX_START_FAILURES`] such deaths in a row, with no worker becoming ready in between,
+//! break the pool, with every one of those deaths listed in the
+//! [`BrokenReason`]. An initializer that panics breaks the pool at once (it would fail in
+//! every worker), and so does a worker the operating system refuses to create (a pipe, a
+//! descriptor, a process): retrying cannot help until the limit changes, and the
+//! `io::Error` travels as the reason's source.
 
+use super::broken::BrokenReason;
 use super::core::{run_completions, Completions, Shared, Slot};
 use super::error::PoolError;
+use super::progress::{self, Progress};
 use super::ring::{self, Ring, Side};
 use super::wire::{self, Reply};
 use super::worker_loop::{worker_main, Boot, RingBlock};
-use super::OnWorkerDeath;
+use super::{OnWorkerDeath, MAX_START_FAILURES};
 use crate::connection::wait;
 use crate::heap::SharedBlock;
-use crate::{sys, Connection, Pipe, Process};
+use crate::{sys, Connection, Pipe, Process, ProcessError};
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -58,10 +68,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
     };
     let mut procs: Vec<Proc> = Vec::new();
     let mut next_key = 0u64;
+    // Deaths before ready since a worker last became ready.
+    let mut failed_starts: Vec<PoolError> = Vec::new();
     let stop = loop {
         // 0. Take the replies waiting in the rings.
         for p in &mut procs {
-            drain_ring(&shared, p);
+            drain_ring(&shared, p, &mut failed_starts);
         }
         // 1. Decide whether to stop, and how many workers are missing.
         let need = {
@@ -125,14 +137,14 @@ pub(crate) fn run(shared: Arc<Shared>) {
                     break;
                 }
             }
-            on_replies(&shared, p, frames);
+            on_replies(&shared, p, frames, &mut failed_starts);
         }
         for key in dead {
             if let Some(i) = procs.iter().position(|p| p.key == key) {
                 let mut p = procs.swap_remove(i);
                 // Replies it published before dying count.
-                drain_ring(&shared, &mut p);
-                on_death(&shared, p);
+                drain_ring(&shared, &mut p, &mut failed_starts);
+                on_death(&shared, p, &mut failed_starts);
             }
         }
         // 4. Kill the workers whose running task is overdue.
@@ -147,7 +159,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
 }
 
 /// Takes every reply waiting in `p`'s ring.
-fn drain_ring(shared: &Shared, p: &mut Proc) {
+fn drain_ring(shared: &Shared, p: &mut Proc, failed_starts: &mut Vec<PoolError>) {
     let Some(r) = &p.ring else { return };
     let mut frames = Vec::new();
     loop {
@@ -162,7 +174,7 @@ fn drain_ring(shared: &Shared, p: &mut Proc) {
         }
     }
     if !frames.is_empty() {
-        on_replies(shared, p, frames);
+        on_replies(shared, p, frames, failed_starts);
     }
 }
 
@@ -227,25 +239,31 @@ fn wait_ready(
     ready
 }
 
-/// Starts one worker and registers it.
-fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<(), String> {
+/// Starts one worker and registers it; the reason to break the pool if the operating system
+/// refuses (the `io::Error` is its source).
+fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<(), BrokenReason> {
     let cfg = &shared.cfg;
     if let Some(reason) = &cfg.refuse {
         return Err(reason.clone());
     }
-    let (task_rx, task_tx) =
-        Pipe(false).map_err(|e| format!("cannot create a worker pipe: {e}"))?;
-    let (res_rx, res_tx) = Pipe(false).map_err(|e| format!("cannot create a worker pipe: {e}"))?;
+    let pipe =
+        || Pipe(false).map_err(|e| BrokenReason::with_source("cannot create a worker pipe", e));
+    let (task_rx, task_tx) = pipe()?;
+    let (res_rx, res_tx) = pipe()?;
     // Big frames go through the pipes: with room for a whole megabyte the writer finishes in
     // one `write` instead of waking the reader every 64 KiB (best effort; the kernel may cap
     // it, and pages are used only while data sits in the pipe).
     sys::set_pipe_size(task_tx.as_fd(), WORKER_PIPE_BYTES);
     sys::set_pipe_size(res_tx.as_fd(), WORKER_PIPE_BYTES);
-    let block = if cfg.rings {
-        SharedBlock::new(ring::BLOCK_BYTES).ok()
+    // The rings (if used), then the progress word. Without a block (memfd refused) the worker
+    // simply uses its pipes, and its oldest unanswered task counts as taken if it dies.
+    let len = if cfg.rings {
+        ring::BLOCK_BYTES + progress::BYTES
     } else {
-        None
+        progress::BYTES
     };
+    let progress_at = len - progress::BYTES;
+    let block = SharedBlock::new(len).ok();
     let boot = Boot {
         tasks: task_rx,
         results: res_tx,
@@ -253,24 +271,26 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
         max_tasks: cfg.max_tasks,
         parent: sys::getpid(),
         spin_us: u64::try_from(cfg.spin.as_micros()).unwrap_or(u64::MAX),
-        // Without a block (memfd refused) the worker simply uses its pipes.
-        rings: block.as_ref().map(|b| RingBlock(Arc::clone(b))),
+        block: block.as_ref().map(|b| RingBlock(Arc::clone(b))),
+        progress_at,
     };
     let mut process = Process::new(worker_main, boot)
         .daemon(true)
         .name(format!("SpawnPoolWorker-{key}"));
-    process
-        .start()
-        .map_err(|e| format!("cannot start a worker process: {e}"))?;
+    process.start().map_err(|e| match e {
+        ProcessError::Spawn(os) => BrokenReason::with_source("cannot start a worker process", os),
+        other => BrokenReason::with_source("cannot start a worker process", other),
+    })?;
     // `start` consumed the boot arguments, closing our copies of the worker's pipe ends.
     let pid = process.pid().unwrap_or(0);
+    let rings = block.as_ref().filter(|_| cfg.rings);
     procs.push(Proc {
         key,
         pid,
         rx: res_rx,
         process,
         ready: false,
-        ring: block.clone().and_then(|b| Ring::new(b, Side::Replies)),
+        ring: rings.and_then(|b| Ring::new(Arc::clone(b), Side::Replies)),
     });
     let mut st = shared.state.lock();
     st.workers.push(Slot {
@@ -282,9 +302,12 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
         sends_left: cfg.max_tasks,
         accepting: true,
         deadline: None,
+        ready: false,
         timed_out: false,
         since: Instant::now(),
-        ring: block.and_then(|b| Ring::new(b, Side::Tasks)),
+        ring: rings.and_then(|b| Ring::new(Arc::clone(b), Side::Tasks)),
+        progress: block.and_then(|b| Progress::new(b, progress_at)),
+        seq: 0,
         exclusive: false,
         done: 0,
         busy: Duration::ZERO,
@@ -295,7 +318,12 @@ fn spawn_one(shared: &Arc<Shared>, procs: &mut Vec<Proc>, key: u64) -> Result<()
 }
 
 /// Handles a burst of replies of worker `p` under one lock.
-fn on_replies(shared: &Shared, p: &mut Proc, frames: Vec<Vec<u8>>) {
+fn on_replies(
+    shared: &Shared,
+    p: &mut Proc,
+    frames: Vec<Vec<u8>>,
+    failed_starts: &mut Vec<PoolError>,
+) {
     let mut done: Completions = Vec::new();
     let mut st = shared.state.lock();
     for bytes in frames {
@@ -308,10 +336,23 @@ fn on_replies(shared: &Shared, p: &mut Proc, frames: Vec<Vec<u8>>) {
             }
         };
         match reply {
-            Reply::Ready => p.ready = true,
+            Reply::Ready => {
+                p.ready = true;
+                failed_starts.clear();
+                // The task waiting for this worker starts now: its timeout counts from here.
+                if let Some(w) = st.workers.iter_mut().find(|w| w.key == p.key) {
+                    w.ready = true;
+                    w.since = Instant::now();
+                    w.deadline = w
+                        .in_flight
+                        .front()
+                        .and_then(|s| s.task.timeout)
+                        .and_then(|t| w.since.checked_add(t));
+                }
+            }
             Reply::InitFailed(msg) => {
                 let reason = format!("initializer failed in worker process {}: {msg}", p.pid);
-                done.extend(shared.break_pool(&mut st, reason));
+                done.extend(shared.break_pool(&mut st, BrokenReason::new(reason)));
             }
             Reply::Done { id, outcome } => {
                 let now = Instant::now();
@@ -358,13 +399,13 @@ fn on_replies(shared: &Shared, p: &mut Proc, frames: Vec<Vec<u8>>) {
     run_completions(&shared.tally, done);
 }
 
-/// Handles the end of worker `p`: reap it, fail or requeue its tasks, maybe break the pool.
-fn on_death(shared: &Shared, mut p: Proc) {
-    let code = reap(&p.process);
-    let (signal, exitcode) = if code < 0 {
-        (Some(-code), None)
-    } else {
-        (None, Some(code))
+/// Handles the end of worker `p`: reap it, fail the task it was running, requeue the ones it
+/// never started, maybe break the pool.
+fn on_death(shared: &Shared, mut p: Proc, failed_starts: &mut Vec<PoolError>) {
+    let (signal, exitcode) = match reap(&p.process) {
+        Some(code) if code < 0 => (Some(-code), None),
+        Some(code) => (None, Some(code)),
+        None => (None, None), // "end status unknown", never a made-up SIGKILL
     };
     let _ = p.process.close();
     let died = PoolError::WorkerDied {
@@ -379,25 +420,47 @@ fn on_death(shared: &Shared, mut p: Proc) {
         .position(|w| w.key == p.key)
         .map(|i| st.workers.swap_remove(i));
     let mut done: Completions = Vec::new();
+    let policy = shared.cfg.on_death;
     if st.terminating || st.broken.is_some() {
         // The stop path fails what is left.
     } else if !p.ready {
-        let reason = format!("worker process {} died during start-up ({died})", p.pid);
+        // Killed or crashed during start-up or in its initializer: it started no task.
         if let Some(mut slot) = slot {
             requeue(&mut st.pending, &mut slot);
         }
-        done = shared.break_pool(&mut st, reason);
+        failed_starts.push(died);
+        let reason = if policy == OnWorkerDeath::Break {
+            let causes = std::mem::take(failed_starts);
+            Some(BrokenReason::with_causes(
+                "a worker died during start-up",
+                causes,
+            ))
+        } else if failed_starts.len() >= MAX_START_FAILURES {
+            let causes = std::mem::take(failed_starts);
+            Some(BrokenReason::with_causes(
+                format!(
+                    "{} worker start-ups failed in a row (each worker died before it was ready)",
+                    causes.len()
+                ),
+                causes,
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            done = shared.break_pool(&mut st, reason);
+        }
     } else if let Some(mut slot) = slot {
-        let retired = code == 0 && slot.sends_left == Some(0) && slot.in_flight.is_empty();
+        let retired = exitcode == Some(0) && slot.sends_left == Some(0) && slot.in_flight.is_empty();
         if !slot.timed_out {
-            if let Some(head) = slot.in_flight.pop_front() {
+            if let Some(running) = slot.take_running() {
                 st.outstanding -= 1;
-                done.push((head.task.sink, Err(died.clone())));
+                done.push((running.task.sink, Err(died.clone())));
             }
         }
         requeue(&mut st.pending, &mut slot);
-        if !retired && !slot.timed_out && shared.cfg.on_death == OnWorkerDeath::Break {
-            let reason = format!("a worker died: {died}");
+        if !retired && !slot.timed_out && policy == OnWorkerDeath::Break {
+            let reason = BrokenReason::with_causes("a worker died", vec![died]);
             done.extend(shared.break_pool(&mut st, reason));
         }
     }
@@ -416,12 +479,14 @@ fn requeue(pending: &mut VecDeque<super::core::Task>, slot: &mut Slot) {
     }
 }
 
-/// Waits for a worker that is ending; kills it if it takes too long. Returns its exit code.
-fn reap(process: &Process) -> i32 {
+/// Waits for a worker that is ending; kills it if it takes too long. Returns its exit code
+/// (negative: the signal), or `None` when its status cannot be known
+/// ([`ProcessError::StatusUnknown`](crate::ProcessError::StatusUnknown)).
+fn reap(process: &Process) -> Option<i32> {
     if !process.join_timeout(EXIT_GRACE) {
         let _ = process.kill();
     }
-    process.join().unwrap_or(-libc::SIGKILL)
+    process.join().ok()
 }
 
 /// Fails overdue running tasks with `Timeout`; returns the workers to kill.

@@ -133,8 +133,8 @@ pub(crate) fn encode_reply(reply: &Reply) -> Vec<u8> {
 }
 
 /// Decodes a reply.
-pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
-    codec::decode(bytes).map_err(|e| format!("{e:?}"))
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, codec::CodecError> {
+    codec::decode(bytes)
 }
 
 /// Turns a task outcome into `n` typed item results (a whole-task failure fails each item).
@@ -176,7 +176,7 @@ fn ship_failure(f: ShipFailure) -> PoolError {
     match f {
         ShipFailure::Encode(m) => PoolError::Encode(format!("the result: {m}")),
         ShipFailure::Decode(m) => PoolError::Decode(format!("the arguments: {m}")),
-        ShipFailure::Other(m) => PoolError::Broken(m),
+        ShipFailure::Other(m) => PoolError::Broken(m.into()),
     }
 }
 

@@ -4,9 +4,12 @@
 //! parent-death signal, runs the initializer, says [`Reply::Ready`], then takes task frames
 //! from its ring (or, for big ones, its pipe), runs each item under `catch_unwind`, and sends
 //! one reply per task before starting the next. It leaves when the pipe reaches end of file
-//! (the pool closed it, or the parent died) or after `max_tasks` tasks. Between tasks it spins
+//! (the pool closed it, or the parent died) or after `max_tasks` tasks. Before each task it
+//! announces the task's number in its progress word (see `progress.rs`), so that the pool
+//! knows after its death whether it had started that task. Between tasks it spins
 //! on its ring for a short window (yielding the CPU), then announces its sleep and blocks in
 //! `read` on its pipe, so an idle worker uses no CPU.
+use super::progress::Progress;
 use super::ring::{Ring, Side};
 use super::wire::{self, Reply};
 use crate::heap::SharedBlock;
@@ -32,11 +35,14 @@ pub(crate) struct Boot {
     pub(crate) parent: u32,
     /// How long to poll for the next task before blocking, in microseconds.
     pub(crate) spin_us: u64,
-    /// The shared block with the task and reply rings (absent: pipes only).
-    pub(crate) rings: Option<RingBlock>,
+    /// The worker's shared block: the task and reply rings if it is big enough for them
+    /// (otherwise the worker uses its pipes), and the progress word (absent: neither).
+    pub(crate) block: Option<RingBlock>,
+    /// Byte offset of the progress word in `block`.
+    pub(crate) progress_at: usize,
 }
 
-/// The shared block of a worker's rings, as it travels in [`Boot`].
+/// A worker's shared block (rings and progress word), as it travels in [`Boot`].
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RingBlock(#[serde(with = "crate::heap::arc_block")] pub(crate) Arc<SharedBlock>);
 
@@ -150,7 +156,10 @@ pub(crate) fn worker_main(boot: Boot) {
     // duplicate every task failure on stderr.
     std::panic::set_hook(Box::new(|_| {}));
     crate::sys::keep_freed_memory();
-    let block = boot.rings.as_ref().map(|b| Arc::clone(&b.0));
+    let block = boot.block.as_ref().map(|b| Arc::clone(&b.0));
+    let progress = block
+        .clone()
+        .and_then(|b| Progress::new(b, boot.progress_at));
     let chan = Channel {
         boot: &boot,
         tasks: block.clone().and_then(|b| Ring::new(b, Side::Tasks)),
@@ -167,21 +176,31 @@ pub(crate) fn worker_main(boot: Boot) {
         return;
     }
     let mut done = 0u64;
+    // Number of the last task record started, counted as the pool numbers what it writes.
+    let mut seq = 0u32;
     while boot.max_tasks.is_none_or(|m| done < m) {
         let Some(frame) = chan.next() else { return };
         let records = match wire::split_frame(&frame) {
             Ok(r) => r,
             Err(m) => {
                 // Without ids the pool cannot tell which tasks these were; say so and leave,
-                // so the pool fails the task at the head of this worker with its exit.
+                // marking the frame's first task as started so that the pool fails it with
+                // this exit instead of handing the same frame to the next worker.
                 eprintln!(
                     "spindle pool worker {}: undecodable task frame: {m}",
                     sys::getpid()
                 );
+                if let Some(p) = &progress {
+                    p.start(seq.wrapping_add(1));
+                }
                 return;
             }
         };
         for (id, body) in records {
+            seq = seq.wrapping_add(1);
+            if let Some(p) = &progress {
+                p.start(seq);
+            }
             let outcome = wire::run_task(body);
             // One reply per task, sent before the next task starts.
             if !chan.reply(&Reply::Done { id, outcome }) {

@@ -185,3 +185,87 @@ pub(crate) fn cpu_ticks(pid: u32) -> u64 {
             .and_then(|u| u.parse::<u64>().ok())
             .unwrap_or(0)
 }
+
+/// A FIFO that tasks and initializers write their pid into ([`signal_beacon`]), so that a
+/// test knows, without sleeping, that one of them has reached a given point.
+///
+/// Like [`Gate`], it keeps a read-write descriptor open for its whole life, so writers never
+/// block in `open`.
+pub(crate) struct Beacon {
+    path: PathBuf,
+    keep: File,
+}
+
+impl Beacon {
+    pub(crate) fn new() -> Beacon {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "spindle-pool-beacon-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY:
+        // - `c` is a valid NUL-terminated path that outlives the call.
+        let made = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+        assert_eq!(made, 0, "mkfifo failed");
+        let keep = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        Beacon { path, keep }
+    }
+
+    /// The path to pass to [`signal_beacon`].
+    pub(crate) fn path(&self) -> String {
+        self.path.to_str().unwrap().to_string()
+    }
+
+    /// The next pid signalled, waiting (in `poll`) at most `limit`.
+    pub(crate) fn next_pid(&self, limit: Duration) -> Option<u32> {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.keep.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let deadline = Instant::now() + limit;
+        loop {
+            let ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as libc::c_int;
+            // SAFETY:
+            // - `p` is one valid pollfd that lives across the call.
+            let r = unsafe { libc::poll(&mut p, 1, ms) };
+            if r > 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+        }
+        let mut b = [0u8; 4];
+        (&self.keep).read_exact(&mut b).unwrap();
+        Some(u32::from_le_bytes(b))
+    }
+}
+
+impl Drop for Beacon {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes this process's pid into the beacon at `path` (one write of 4 bytes: atomic).
+pub(crate) fn signal_beacon(path: &str) {
+    let mut f = OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all(&std::process::id().to_le_bytes()).unwrap();
+}
+
+/// Task: signals the beacon (it runs now), then blocks at the gate; returns the worker's pid.
+pub(crate) fn beacon_then_gate((beacon, gate): (String, String)) -> u32 {
+    signal_beacon(&beacon);
+    wait_gate(gate)
+}
