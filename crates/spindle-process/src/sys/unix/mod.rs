@@ -8,12 +8,14 @@ pub(crate) mod tracker;
 mod build_note;
 mod fd;
 mod malloc;
+mod nonblocking;
 mod spawn;
 mod wait;
 
 pub(crate) use build_note::gnu_build_id;
 pub(crate) use fd::*;
 pub(crate) use malloc::*;
+pub(crate) use nonblocking::*;
 pub(crate) use spawn::*;
 pub(crate) use wait::*;
 
