@@ -381,9 +381,17 @@ macro_rules! queue_common {
 /// than the pipe's free space (about 1 MiB) waits in `put` until a reader takes data, where
 /// Python returns at once and blocks later in `join_thread`. `close` closes the queue for
 /// every process (further puts fail, readers drain then get [`GetError::Closed`]) rather than
-/// just for the calling one. As in Python, a process killed in the middle of writing or
-/// reading an item leaves a partial frame in the pipe; later gets then fail with
-/// [`GetError::Decode`] or [`GetError::Io`] rather than hang (the queue's locks are robust).
+/// just for the calling one.
+///
+/// # Faults
+///
+/// A process killed in the middle of writing or reading an item costs that item and nothing
+/// else (Python's queue is left garbled): the next get reports it once as
+/// [`GetError::Torn`], within its timeout, and the items after it follow whole and in order.
+/// Timeouts cover the whole item: a `get` that runs out of time mid-item returns
+/// [`GetError::Empty`] and keeps the part it has (this process's next get completes it;
+/// other processes' gets see `Empty` meanwhile); a `put` that runs out of time mid-item gets
+/// its item back in [`PutError::Full`] and readers skip the part that went out.
 ///
 /// # Examples
 ///
@@ -982,12 +990,18 @@ mod tests {
         raw_write(&q, &q.core.header(body.len() as u32, 0));
         raw_write(&q, &body[..10]);
         let t = Instant::now();
-        assert_eq!(q.get_timeout(Duration::from_millis(300)), Err(GetError::Empty));
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(300)),
+            Err(GetError::Empty)
+        );
         let waited = t.elapsed();
         assert!(waited < Duration::from_millis(800), "waited {waited:?}");
         // The rest arrives: the same process's next get completes the item it kept.
         raw_write(&q, &body[10..]);
-        assert_eq!(q.get_timeout(Duration::from_secs(5)).unwrap(), vec![7u8; 1000]);
+        assert_eq!(
+            q.get_timeout(Duration::from_secs(5)).unwrap(),
+            vec![7u8; 1000]
+        );
     }
 
     #[test]
@@ -999,10 +1013,17 @@ mod tests {
             Err(PutError::Full(back)) => assert_eq!(back.len(), 4 << 20),
             other => panic!("expected Full with the item, got {other:?}"),
         }
-        assert!(t.elapsed() < Duration::from_secs(2), "put waited {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "put waited {:?}",
+            t.elapsed()
+        );
         assert_eq!(q.qsize(), 0);
         // The part that went out fills the pipe; a reader discards it without a report.
-        assert_eq!(q.get_timeout(Duration::from_millis(300)), Err(GetError::Empty));
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(300)),
+            Err(GetError::Empty)
+        );
         q.put(vec![2, 3]).unwrap();
         assert_eq!(q.get_timeout(Duration::from_secs(5)).unwrap(), vec![2, 3]);
         assert_eq!(q.get_nowait(), Err(GetError::Empty));

@@ -82,7 +82,11 @@ fn proc_state(pid: u32) -> Option<u8> {
 fn settle(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + SETTLE;
     while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not reached within {SETTLE:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not reached within {SETTLE:?}"
+        );
+        // sleep-ok: polls a condition read from /proc and the queue, bounded by SETTLE.
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -92,7 +96,12 @@ fn signal(pid: u32, sig: i32) {
     // SAFETY:
     // - kill(2) takes plain integers; `pid` is our own child, still unreaped.
     let r = unsafe { libc::kill(pid as libc::pid_t, sig) };
-    assert_eq!(r, 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        r,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Starts a writer child and waits until it is blocked in the middle of its `BIG` item.
@@ -165,7 +174,11 @@ fn drill_writer_killed_reader_first<Q: Fifo>(q: &Q) {
     kill9(&w);
     let t = Instant::now();
     let r = q.get_item(Duration::from_secs(2));
-    assert!(t.elapsed() < Duration::from_secs(2), "get waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "get waited {:?}",
+        t.elapsed()
+    );
     assert_torn(r, TornCause::WriterDied);
     assert_eq!(q.size(), 0);
     let producer = put_three(q);
@@ -240,11 +253,20 @@ fn joinable_queue_counts_a_torn_item_as_done() {
     let _w = Watchdog::new("joinable_queue_counts_a_torn_item_as_done", DRILL);
     let q = JoinableQueue::<Vec<u8>>::new(0).unwrap();
     drill_writer_killed_reader_first(&q);
-    assert!(q.join_timeout(Duration::from_secs(1)), "unfinished count leaked");
+    assert!(
+        q.join_timeout(Duration::from_secs(1)),
+        "unfinished count leaked"
+    );
     drill_writer_killed_writers_first(&q);
-    assert!(q.join_timeout(Duration::from_secs(1)), "unfinished count leaked");
+    assert!(
+        q.join_timeout(Duration::from_secs(1)),
+        "unfinished count leaked"
+    );
     drill_reader_killed(&q);
-    assert!(q.join_timeout(Duration::from_secs(1)), "unfinished count leaked");
+    assert!(
+        q.join_timeout(Duration::from_secs(1)),
+        "unfinished count leaked"
+    );
     assert!(q.task_done().is_err(), "no task is left to mark");
 }
 
@@ -284,7 +306,10 @@ fn stalled_writer_costs_a_timeout_not_a_hang_and_the_item_completes_later() {
     // A partial frame that does not complete: the get returns at its deadline.
     for _ in 0..2 {
         let t = Instant::now();
-        assert_eq!(q.get_timeout(Duration::from_millis(300)), Err(GetError::Empty));
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(300)),
+            Err(GetError::Empty)
+        );
         let waited = t.elapsed();
         assert!(waited < Duration::from_millis(1300), "waited {waited:?}");
     }
@@ -306,7 +331,11 @@ fn put_timeout_covers_the_whole_item() {
         Err(PutError::Full(v)) => v,
         other => panic!("expected Full, got {other:?}"),
     };
-    assert!(t.elapsed() < Duration::from_millis(1300), "put waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1300),
+        "put waited {:?}",
+        t.elapsed()
+    );
     assert_eq!(back.len(), BIG, "the item comes back whole");
     assert_eq!(q.qsize(), 0);
     // The part that went out is skipped without a report; honest items follow.

@@ -42,6 +42,9 @@
 //! (`Core::parked`); the same process's next `get` completes the item. A `put` whose deadline
 //! passes mid-frame takes its item back: the partial frame is marked abandoned and skipped
 //! silently.
+//!
+//! This file passes 600 lines on purpose: the writer's half and the reader's half of this
+//! protocol rely on the same words and invariants, and are only checkable read side by side.
 
 use crate::heap::SharedBlock;
 use crate::synchronize::raw::{self, ROBUST_CHECK};
@@ -68,6 +71,10 @@ const F_MARKER: u32 = 2;
 
 /// Pipe buffer requested for a queue (the default unprivileged maximum).
 const PIPE_SIZE: usize = 1 << 20;
+/// How long one wait for a lock lasts before looking again at what a parked read or a
+/// settled frame may have changed; longer than `ROBUST_CHECK`, so the lock's dead-owner
+/// check runs within each wait.
+const LOCK_SLICE: std::time::Duration = ROBUST_CHECK.saturating_mul(4);
 /// Largest read while skipping a torn frame.
 const SKIP_CHUNK: usize = 64 * 1024;
 
@@ -216,7 +223,9 @@ impl Core {
             None
         };
         let block = SharedBlock::new(BLOCK_BYTES)?;
-        block.word(MAGIC * 4).store(fresh_magic(&block), Ordering::Release);
+        block
+            .word(MAGIC * 4)
+            .store(fresh_magic(&block), Ordering::Release);
         Ok(Core::from_parts(reader, writer, block, slots, maxsize))
     }
 
@@ -269,7 +278,10 @@ impl Core {
     pub(super) fn header(&self, len: u32, flags: u32) -> [u8; HEADER] {
         let m = self.magic();
         let mut h = [0u8; HEADER];
-        for (i, v) in [m, len, flags, check_of(m, len, flags)].into_iter().enumerate() {
+        for (i, v) in [m, len, flags, check_of(m, len, flags)]
+            .into_iter()
+            .enumerate()
+        {
             h[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
         }
         h
@@ -439,18 +451,20 @@ impl Core {
     /// `deadline`) for the frame it left to be resolved, resolving it ourselves when the
     /// reader lock is free.
     fn take_over(&self, deadline: Option<Instant>) -> Result<(), PutFail> {
-        let _ = self.w(ORPHAN).compare_exchange(
-            0,
-            ORPHAN_DEAD,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
+        let _ =
+            self.w(ORPHAN)
+                .compare_exchange(0, ORPHAN_DEAD, Ordering::AcqRel, Ordering::Relaxed);
         loop {
             if self.state().load(Ordering::Acquire) & WRITING == 0 {
                 return Ok(());
             }
             // A read parked by this process holds the reader lock with an exact position.
-            if let Some(st) = self.parked.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if let Some(st) = self
+                .parked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
                 self.resolve(st.rpos);
                 if self.state().load(Ordering::Acquire) & WRITING == 0 {
                     return Ok(());
@@ -460,7 +474,7 @@ impl Core {
             if deadline.is_some_and(|d| now >= d) {
                 return Err(PutFail::Full);
             }
-            let slice = now + ROBUST_CHECK;
+            let slice = now + LOCK_SLICE;
             let until = deadline.map_or(slice, |d| d.min(slice));
             if raw::lock_until(self.w(R_LOCK), sys::getpid(), Some(until)).is_some() {
                 let rpos = self.w(RPOS).load(Ordering::Acquire);
@@ -630,7 +644,13 @@ impl Core {
     }
 
     /// Reads into `buf[*fill..]` until full, tracking the exact position in `st.rpos`.
-    fn fill(&self, st: &mut ReadState, buf: &mut [u8], fill: &mut usize, d: Option<Instant>) -> Fill {
+    fn fill(
+        &self,
+        st: &mut ReadState,
+        buf: &mut [u8],
+        fill: &mut usize,
+        d: Option<Instant>,
+    ) -> Fill {
         let fd = self.reader.as_fd();
         while *fill < buf.len() {
             match sys::read_some(fd, &mut buf[*fill..]) {
@@ -684,7 +704,12 @@ impl Core {
     }
 
     /// Ends the read: gives the lock back (or keeps it, parking `st`) and returns `r`.
-    fn finish(&self, st: ReadState, park: bool, r: Result<Vec<u8>, GetError>) -> Result<Vec<u8>, GetError> {
+    fn finish(
+        &self,
+        st: ReadState,
+        park: bool,
+        r: Result<Vec<u8>, GetError>,
+    ) -> Result<Vec<u8>, GetError> {
         if park {
             *self.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
         } else {
@@ -749,14 +774,24 @@ impl Core {
     }
 
     pub(super) fn get_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
-        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let st = match parked {
-            Some(st) => st,
-            None => {
-                if raw::lock_until(self.w(R_LOCK), sys::getpid(), deadline).is_none() {
-                    return Err(GetError::Empty);
-                }
-                self.recover()
+        let pid = sys::getpid();
+        let st = loop {
+            // Another thread of this process may park a partial item while we wait for the
+            // lock it holds: look again every slice.
+            if let Some(st) = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                break st;
+            }
+            if raw::try_lock(self.w(R_LOCK), pid) {
+                break self.recover();
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(GetError::Empty);
+            }
+            let slice = now + LOCK_SLICE;
+            let until = deadline.map_or(slice, |d| d.min(slice));
+            if raw::lock_until(self.w(R_LOCK), pid, Some(until)).is_some() {
+                break self.recover();
             }
         };
         self.read_locked(st, deadline)
@@ -898,9 +933,7 @@ impl Core {
                                 continue;
                             }
                             Fill::Timeout => return self.finish(st, true, Err(GetError::Empty)),
-                            Fill::Err(e) => {
-                                return self.finish(st, true, Err(GetError::io(e)))
-                            }
+                            Fill::Err(e) => return self.finish(st, true, Err(GetError::io(e))),
                         }
                     }
                     if let Some(i) = slot {

@@ -91,7 +91,9 @@ impl Watchdog {
             .name("watchdog".into())
             .spawn(move || {
                 if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                    eprintln!("watchdog: `{what}` still running after {limit:?}: failing the test binary");
+                    eprintln!(
+                        "watchdog: `{what}` still running after {limit:?}: failing the test binary"
+                    );
                     std::process::exit(101);
                 }
             })

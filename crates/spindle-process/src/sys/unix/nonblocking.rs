@@ -29,7 +29,11 @@ pub(crate) fn bytes_readable(fd: BorrowedFd<'_>) -> io::Result<usize> {
 
 /// One `writev` of `parts` after skipping their first `skip` bytes; returns how many bytes the
 /// kernel took (`WouldBlock` if none fit in a non-blocking pipe).
-pub(crate) fn writev_from(fd: BorrowedFd<'_>, parts: &[&[u8]], mut skip: usize) -> io::Result<usize> {
+pub(crate) fn writev_from(
+    fd: BorrowedFd<'_>,
+    parts: &[&[u8]],
+    mut skip: usize,
+) -> io::Result<usize> {
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
