@@ -344,3 +344,164 @@ fn put_timeout_covers_the_whole_item() {
     producer.join().unwrap();
     assert_drained(&q);
 }
+
+/// A checkable item: `(writer, seq, payload)` whose payload bytes follow from `seq`.
+type Tagged = (u32, u64, Vec<u8>);
+
+/// Consecutive items differ in every byte, so a value glued from two items shows.
+fn payload(seq: u64, len: usize) -> Vec<u8> {
+    vec![(seq % 251) as u8; len]
+}
+
+fn intact(t: &Tagged) -> bool {
+    t.2 == payload(t.1, t.2.len())
+}
+
+/// A small xorshift generator: the storms' random sizes and kill moments.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        eprintln!("storm seed {t}");
+        Rng(t | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Child: puts items `0..` of sizes from 1 KiB to 1.5 MiB (drawn from `seed`) until killed or
+/// `n` are put.
+fn put_tagged((q, writer, seed, n, started): (Queue<Tagged>, u32, u64, u64, Event)) {
+    let mut rng = Rng(seed | 1);
+    started.set();
+    for seq in 0..n {
+        let len = 1024 + rng.below(3 << 19) as usize;
+        q.put((writer, seq, payload(seq, len))).unwrap();
+    }
+}
+
+/// Child: takes items until killed.
+fn drain_forever(q: Queue<Tagged>) {
+    loop {
+        let _ = q.get_timeout(Duration::from_secs(600));
+    }
+}
+
+/// Takes items until the queue stays empty for 300 ms; every get returns by its timeout.
+/// Returns the items and how many gets reported a torn item.
+fn drain_checked(q: &Queue<Tagged>) -> (Vec<Tagged>, usize) {
+    let (mut got, mut torn) = (Vec::new(), 0);
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        assert!(Instant::now() < deadline, "the queue never went quiet");
+        let t = Instant::now();
+        let r = q.get_timeout(Duration::from_millis(300));
+        assert!(
+            t.elapsed() < Duration::from_millis(1300),
+            "get waited {:?}",
+            t.elapsed()
+        );
+        match r {
+            Ok(item) => {
+                assert!(intact(&item), "item {:?} corrupted", (item.0, item.1));
+                got.push(item);
+            }
+            Err(GetError::Torn { .. }) => torn += 1,
+            Err(GetError::Empty) => return (got, torn),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+}
+
+#[test]
+fn writers_killed_at_random_moments_cost_one_item_each() {
+    let _g = process_lock();
+    let _w = Watchdog::new("writers_killed_at_random_moments", DRILL);
+    let q = Queue::<Tagged>::new(0).unwrap();
+    let mut rng = Rng::seeded();
+    let mut torn_total = 0;
+    for round in 0..6 {
+        let started = Event::new().unwrap();
+        let w = spawn(
+            put_tagged,
+            (
+                q.clone(),
+                round,
+                rng.below(u64::MAX),
+                1_000_000,
+                started.clone(),
+            ),
+        );
+        assert!(started.wait_timeout(SETTLE), "writer did not start");
+        // Even rounds read while the writer runs; odd rounds let it fill the pipe and block
+        // inside an item. Then kill it at a random moment (sleep-ok: the kill moment is the
+        // injected fault, not a synchronisation).
+        let reader = (round % 2 == 0).then(|| {
+            let q = q.clone();
+            std::thread::spawn(move || drain_checked(&q))
+        });
+        std::thread::sleep(Duration::from_millis(50 + rng.below(350)));
+        kill9(&w);
+        let (mut got, torn) = reader.map_or((Vec::new(), 0), |r| r.join().unwrap());
+        let (more, torn_more) = drain_checked(&q);
+        got.extend(more);
+        let torn = torn + torn_more;
+        assert!(torn <= 1, "round {round}: {torn} torn reports for one kill");
+        eprintln!("round {round}: {} items, {torn} torn", got.len());
+        torn_total += torn;
+        // This writer's items arrive as a gap-free prefix: only the killed one may be lost.
+        for (i, item) in got.iter().enumerate() {
+            assert_eq!(
+                (item.0, item.1),
+                (round, i as u64),
+                "round {round}: lost or reordered"
+            );
+        }
+        assert_eq!(q.qsize(), 0, "round {round}: qsize counts a lost item");
+    }
+    eprintln!("{torn_total} torn items in 6 kills");
+}
+
+#[test]
+fn readers_killed_at_random_moments_never_corrupt_or_hang() {
+    let _g = process_lock();
+    let _w = Watchdog::new("readers_killed_at_random_moments", DRILL);
+    let q = Queue::<Tagged>::new(0).unwrap();
+    let mut rng = Rng::seeded();
+    let started = Event::new().unwrap();
+    let w = spawn(
+        put_tagged,
+        (q.clone(), 0, rng.below(u64::MAX), 60, started.clone()),
+    );
+    assert!(started.wait_timeout(SETTLE), "writer did not start");
+    let mut seen = Vec::new();
+    let mut torn = 0;
+    for _ in 0..6 {
+        let r = spawn(drain_forever, q.clone());
+        // sleep-ok: the kill moment is the injected fault.
+        std::thread::sleep(Duration::from_millis(30 + rng.below(300)));
+        kill9(&r);
+        let (got, t) = drain_checked(&q);
+        seen.extend(got.into_iter().map(|item| item.1));
+        torn += t;
+    }
+    assert_eq!(join_or_kill(&w), 0, "the writer finishes");
+    let (got, t) = drain_checked(&q);
+    seen.extend(got.into_iter().map(|item| item.1));
+    torn += t;
+    assert!(
+        seen.windows(2).all(|p| p[0] < p[1]),
+        "items out of order: {seen:?}"
+    );
+    eprintln!("{torn} torn items in 6 reader kills");
+    assert!(torn <= 12, "{torn} torn reports for 6 reader kills");
+    assert_eq!(q.qsize(), 0);
+}
