@@ -442,12 +442,12 @@ fn writers_killed_at_random_moments_cost_one_item_each() {
         );
         assert!(started.wait_timeout(SETTLE), "writer did not start");
         // Even rounds read while the writer runs; odd rounds let it fill the pipe and block
-        // inside an item. Then kill it at a random moment (sleep-ok: the kill moment is the
-        // injected fault, not a synchronisation).
+        // inside an item. Then kill it at a random moment.
         let reader = (round % 2 == 0).then(|| {
             let q = q.clone();
             std::thread::spawn(move || drain_checked(&q))
         });
+        // sleep-ok: the kill moment is the injected fault, not a synchronisation.
         std::thread::sleep(Duration::from_millis(50 + rng.below(350)));
         kill9(&w);
         let (mut got, torn) = reader.map_or((Vec::new(), 0), |r| r.join().unwrap());
