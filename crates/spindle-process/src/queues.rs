@@ -1029,4 +1029,23 @@ mod tests {
         assert_eq!(q.get_nowait(), Err(GetError::Empty));
         assert!(q.empty());
     }
+
+    #[test]
+    fn io_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let g = GetError::io(io::Error::from_raw_os_error(libc::EIO));
+        assert!(g.source().is_some());
+        assert!(g.to_string().contains("os error 5"), "{g}");
+        let p = PutError::Io(1u8, io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(p.source().is_some());
+        assert!(p.to_string().contains("os error 28"), "{p}");
+        let t = GetError::Torn {
+            announced: Some(10),
+            cause: TornCause::ReaderDied,
+        };
+        assert_eq!(
+            t.to_string(),
+            "an item was lost: the process reading it died mid-item (it announced 10 bytes)"
+        );
+    }
 }
