@@ -1,42 +1,36 @@
 //! Queues shared between processes: Python's `multiprocessing.Queue`, `JoinableQueue` and
 //! `SimpleQueue`.
 //!
-//! Items travel as length-prefixed frames (the crate codec) through one OS pipe that every
-//! process holding the queue shares. Two robust process locks keep frames whole: one for
-//! writers, one for readers. A shared block holds the item count (`qsize`), the closed flag and
-//! the unfinished-task counter; a bounded queue also has a [`Semaphore`] of free slots.
-//!
-//! Block layout (words): 0 reader lock, 1 writer lock, 2 count, 3 closed, 4 unfinished tasks.
+//! Items travel as framed messages through one OS pipe that every process holding the queue
+//! shares; two robust process locks keep frames whole, one for writers, one for readers. A
+//! shared block holds the item count (`qsize`), the closed flag, the unfinished-task counter
+//! and where each side is in the stream, so that a process killed in the middle of an item
+//! costs at most that item (see `core` for how, and [`GetError::Torn`] for what a reader sees).
+//! A bounded queue also has a [`Semaphore`] of free slots.
 //!
 //! `close` writes a marker frame after the last item (under the writer lock, so no item can
-//! follow it). A reader that meets the marker puts it back for the next reader and reports
-//! [`GetError::Closed`]; so every reader, in every process, drains the items and then learns
-//! that the queue is closed instead of blocking forever.
+//! follow it). The reader that meets it records that in the block; every later get, in every
+//! process, then reports [`GetError::Closed`] instead of blocking forever.
 //!
 //! This file passes 600 lines on purpose: like Python's `multiprocessing/queues.py` it holds
-//! the three queue types, which are thin typed fronts over the one private core above them.
+//! the three queue types, which are thin typed fronts over the one private core.
 
-use crate::codec::{self, HEADER};
+mod core;
+
+use self::core::{Core, PutFail};
+use crate::codec;
 use crate::heap::{arc_block, SharedBlock};
 use crate::reduction;
 use crate::synchronize::raw;
 use crate::synchronize::Semaphore;
-use crate::sys::{self, futex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The frame length that marks "closed".
-const CLOSE_MARKER: u32 = u32::MAX;
-
-/// Pipe buffer requested for a queue (the default unprivileged maximum).
-const PIPE_SIZE: usize = 1 << 20;
 
 /// Why a put failed; the item comes back inside.
 ///
@@ -49,9 +43,10 @@ const PIPE_SIZE: usize = 1 << 20;
 /// q.put(1).unwrap();
 /// assert_eq!(q.put_nowait(2), Err(PutError::Full(2)));
 /// ```
-#[derive(PartialEq, Eq, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PutError<T> {
-    /// No free slot in time: Python's `queue.Full`.
+    /// No free slot in time, or the pipe did not take the whole item in time (the part that
+    /// went out is skipped by readers): Python's `queue.Full`.
     #[error("queue is full")]
     Full(T),
     /// The queue was closed.
@@ -62,7 +57,7 @@ pub enum PutError<T> {
     Encode(T, String),
     /// Writing to the pipe failed.
     #[error("queue i/o failed: {1}")]
-    Io(T, String),
+    Io(T, #[source] io::Error),
 }
 
 impl<T> PutError<T> {
@@ -94,9 +89,65 @@ impl<T> fmt::Debug for PutError<T> {
             PutError::Full(_) => f.write_str("Full(..)"),
             PutError::Closed(_) => f.write_str("Closed(..)"),
             PutError::Encode(_, m) => write!(f, "Encode(.., {m:?})"),
-            PutError::Io(_, m) => write!(f, "Io(.., {m:?})"),
+            PutError::Io(_, e) => write!(f, "Io(.., {e:?})"),
         }
     }
+}
+
+/// Two I/O failures are equal when they are the same kind of failure (the same OS error).
+fn same_io(a: &io::Error, b: &io::Error) -> bool {
+    a.kind() == b.kind() && a.raw_os_error() == b.raw_os_error()
+}
+
+impl<T: PartialEq> PartialEq for PutError<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (PutError::Full(a), PutError::Full(b)) | (PutError::Closed(a), PutError::Closed(b)) => {
+                a == b
+            }
+            (PutError::Encode(a, m), PutError::Encode(b, n)) => a == b && m == n,
+            (PutError::Io(a, e), PutError::Io(b, f)) => a == b && same_io(e, f),
+            _ => false,
+        }
+    }
+}
+
+impl<T: Eq> Eq for PutError<T> {}
+
+/// Who was in the middle of a lost item (see [`GetError::Torn`]).
+///
+/// # Examples
+///
+/// ```
+/// use spindle_process::queues::TornCause;
+///
+/// assert_eq!(TornCause::WriterDied.to_string(), "its writer died");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TornCause {
+    /// The process putting the item died (or was killed) before the whole item was written.
+    WriterDied,
+    /// A process taking the item died (or dropped the queue) after reading part of it.
+    ReaderDied,
+    /// A reader killed inside a `read` left its position unknown; the stream was searched for
+    /// the next valid frame and what lay between is lost.
+    Desync,
+}
+
+impl fmt::Display for TornCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TornCause::WriterDied => "its writer died",
+            TornCause::ReaderDied => "the process reading it died",
+            TornCause::Desync => "the stream lost its place",
+        })
+    }
+}
+
+/// `" (it announced N bytes)"`, or nothing if the length is unknown.
+fn announced_note(n: &Option<usize>) -> String {
+    n.map(|n| format!(" (it announced {n} bytes)"))
+        .unwrap_or_default()
 }
 
 /// Why a get failed.
@@ -111,9 +162,11 @@ impl<T> fmt::Debug for PutError<T> {
 /// q.close();
 /// assert_eq!(q.get(), Err(GetError::Closed));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GetError {
-    /// Nothing arrived in time: Python's `queue.Empty`.
+    /// Nothing arrived in time: Python's `queue.Empty`. If part of an item had arrived, this
+    /// process keeps it and its next get completes it (other processes' gets see `Empty`
+    /// until then).
     #[error("queue is empty")]
     Empty,
     /// The queue was closed and every item has been taken.
@@ -122,10 +175,50 @@ pub enum GetError {
     /// An item arrived but is not a valid encoding of `T`; it was consumed.
     #[error("cannot decode the item: {0}")]
     Decode(String),
-    /// Reading the pipe failed (for example every writer is gone mid-item).
+    /// One item was lost because a process died in the middle of it; it is reported once,
+    /// never delivered in part, and the items after it follow in order. `qsize` no longer
+    /// counts it, its free slot is back, and a `JoinableQueue` counts it as done (do not call
+    /// `task_done` for it).
+    #[error("an item was lost: {cause} mid-item{}", announced_note(.announced))]
+    Torn {
+        /// The length the lost item announced, when known.
+        announced: Option<usize>,
+        /// Whose death tore it.
+        cause: TornCause,
+    },
+    /// Reading the pipe failed.
     #[error("queue i/o failed: {0}")]
-    Io(String),
+    Io(#[source] Arc<io::Error>),
 }
+
+impl GetError {
+    fn io(e: io::Error) -> GetError {
+        GetError::Io(Arc::new(e))
+    }
+}
+
+impl PartialEq for GetError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (GetError::Empty, GetError::Empty) | (GetError::Closed, GetError::Closed) => true,
+            (GetError::Decode(a), GetError::Decode(b)) => a == b,
+            (
+                GetError::Torn {
+                    announced: a,
+                    cause: c,
+                },
+                GetError::Torn {
+                    announced: b,
+                    cause: d,
+                },
+            ) => a == b && c == d,
+            (GetError::Io(a), GetError::Io(b)) => same_io(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for GetError {}
 
 /// `task_done` was called more times than items were put: Python's
 /// `ValueError("task_done() called too many times")`.
@@ -142,145 +235,15 @@ pub enum GetError {
 #[error("task_done() called too many times")]
 pub struct TaskDoneError;
 
-/// The untyped queue shared by the three public kinds.
-struct Core {
-    reader: OwnedFd,
-    writer: OwnedFd,
-    block: Arc<SharedBlock>,
-    slots: Option<Semaphore>,
-    maxsize: usize,
-}
-
-impl Core {
-    fn new(maxsize: usize) -> io::Result<Core> {
-        let (reader, writer) = sys::pipe()?;
-        sys::set_pipe_size(writer.as_fd(), PIPE_SIZE);
-        let slots = if maxsize > 0 {
-            Some(Semaphore::new(maxsize.min(u32::MAX as usize))?)
-        } else {
-            None
-        };
-        Ok(Core {
-            reader,
-            writer,
-            block: SharedBlock::new(64)?,
-            slots,
-            maxsize,
-        })
-    }
-
-    fn w(&self, i: usize) -> &AtomicU32 {
-        self.block.word(i * 4)
-    }
-
-    fn closed(&self) -> bool {
-        self.w(3).load(Ordering::Acquire) != 0
-    }
-
-    fn put_bytes(&self, body: &[u8], deadline: Option<Instant>) -> Result<(), PutFail> {
-        if self.closed() {
-            return Err(PutFail::Closed);
-        }
-        let header = codec::frame_header(body.len())
-            .filter(|h| u32::from_le_bytes(*h) != CLOSE_MARKER)
-            .ok_or_else(|| PutFail::Encode("item too large for a queue frame".into()))?;
-        if let Some(s) = &self.slots {
-            let ok = match deadline {
-                None => {
-                    s.acquire();
-                    true
-                }
-                Some(d) => s.acquire_timeout(d.saturating_duration_since(Instant::now())),
-            };
-            if !ok {
-                return Err(PutFail::Full);
-            }
-        }
-        raw::lock_until(self.w(1), sys::getpid(), None);
-        let r = if self.closed() {
-            Err(PutFail::Closed)
-        } else {
-            self.w(2).fetch_add(1, Ordering::AcqRel);
-            sys::write_all_vectored(self.writer.as_fd(), false, &[&header, body]).map_err(|e| {
-                self.w(2).fetch_sub(1, Ordering::AcqRel);
-                PutFail::Io(e.to_string())
-            })
-        };
-        raw::unlock(self.w(1));
-        if r.is_err() {
-            if let Some(s) = &self.slots {
-                s.release(1);
-            }
-        }
-        r
-    }
-
-    fn get_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
-        if raw::lock_until(self.w(0), sys::getpid(), deadline).is_none() {
-            return Err(GetError::Empty);
-        }
-        let r = self.get_locked(deadline);
-        raw::unlock(self.w(0));
-        if r.is_ok() {
-            self.w(2).fetch_sub(1, Ordering::AcqRel);
-            if let Some(s) = &self.slots {
-                s.release(1);
-            }
-        }
-        r
-    }
-
-    fn get_locked(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
-        let fd = self.reader.as_fd();
-        match sys::poll_fds(&[fd], deadline) {
-            Ok(ready) if ready[0] => {}
-            Ok(_) => return Err(GetError::Empty),
-            Err(e) => return Err(GetError::Io(e.to_string())),
-        }
-        let io = |e: io::Error| GetError::Io(e.to_string());
-        let mut header = [0u8; HEADER];
-        sys::read_exact_fd(fd, &mut header).map_err(io)?;
-        if u32::from_le_bytes(header) == CLOSE_MARKER {
-            self.write_marker().map_err(io)?;
-            return Err(GetError::Closed);
-        }
-        let mut body = vec![0u8; codec::frame_len(header)];
-        sys::read_exact_fd(fd, &mut body).map_err(io)?;
-        Ok(body)
-    }
-
-    fn write_marker(&self) -> io::Result<()> {
-        raw::lock_until(self.w(1), sys::getpid(), None);
-        let r = sys::write_all_vectored(self.writer.as_fd(), false, &[&CLOSE_MARKER.to_le_bytes()]);
-        raw::unlock(self.w(1));
-        r
-    }
-
-    fn close(&self) {
-        if self.w(3).swap(1, Ordering::AcqRel) == 0 {
-            let _ = self.write_marker();
-        }
-    }
-
-    fn qsize(&self) -> usize {
-        self.w(2).load(Ordering::Acquire) as usize
-    }
-}
-
-enum PutFail {
-    Full,
-    Closed,
-    Encode(String),
-    Io(String),
-}
-
 impl PutFail {
     fn with<T>(self, item: T) -> PutError<T> {
         match self {
             PutFail::Full => PutError::Full(item),
             PutFail::Closed => PutError::Closed(item),
-            PutFail::Encode(m) => PutError::Encode(item, m),
-            PutFail::Io(m) => PutError::Io(item, m),
+            PutFail::TooLarge => {
+                PutError::Encode(item, "item too large for a queue frame".to_string())
+            }
+            PutFail::Io(e) => PutError::Io(item, e),
         }
     }
 }
@@ -336,13 +299,10 @@ impl Serialize for Core {
 impl<'de> Deserialize<'de> for Core {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = Wire::deserialize(d)?;
-        Ok(Core {
-            reader: w.reader,
-            writer: w.writer,
-            block: w.block,
-            slots: w.slots,
-            maxsize: usize::try_from(w.maxsize).map_err(serde::de::Error::custom)?,
-        })
+        let maxsize = usize::try_from(w.maxsize).map_err(serde::de::Error::custom)?;
+        Ok(Core::from_parts(
+            w.reader, w.writer, w.block, w.slots, maxsize,
+        ))
     }
 }
 
@@ -360,6 +320,7 @@ fn put_typed<T: Serialize>(
     core: &Core,
     item: T,
     deadline: Option<Instant>,
+    joinable: bool,
 ) -> Result<(), PutError<T>> {
     let body = match codec::encode(&item) {
         Ok(b) => b,
@@ -367,7 +328,8 @@ fn put_typed<T: Serialize>(
             return Err(PutError::Encode(item, m))
         }
     };
-    core.put_bytes(&body, deadline).map_err(|f| f.with(item))
+    core.put_bytes(&body, deadline, joinable)
+        .map_err(|f| f.with(item))
 }
 
 macro_rules! queue_common {
@@ -419,9 +381,17 @@ macro_rules! queue_common {
 /// than the pipe's free space (about 1 MiB) waits in `put` until a reader takes data, where
 /// Python returns at once and blocks later in `join_thread`. `close` closes the queue for
 /// every process (further puts fail, readers drain then get [`GetError::Closed`]) rather than
-/// just for the calling one. As in Python, a process killed in the middle of writing or
-/// reading an item leaves a partial frame in the pipe; later gets then fail with
-/// [`GetError::Decode`] or [`GetError::Io`] rather than hang (the queue's locks are robust).
+/// just for the calling one.
+///
+/// # Faults
+///
+/// A process killed in the middle of writing or reading an item costs that item and nothing
+/// else (Python's queue is left garbled): the next get reports it once as
+/// [`GetError::Torn`], within its timeout, and the items after it follow whole and in order.
+/// Timeouts cover the whole item: a `get` that runs out of time mid-item returns
+/// [`GetError::Empty`] and keeps the part it has (this process's next get completes it;
+/// other processes' gets see `Empty` meanwhile); a `put` that runs out of time mid-item gets
+/// its item back in [`PutError::Full`] and readers skip the part that went out.
 ///
 /// # Examples
 ///
@@ -538,7 +508,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// assert_eq!(q.get().unwrap(), 5);
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        put_typed(&self.core, item, None)
+        put_typed(&self.core, item, None, false)
     }
 
     /// Puts `item`, waiting at most `timeout` for a free slot: Python's
@@ -560,7 +530,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         let d = deadline_of(Some(timeout));
-        put_typed(&self.core, item, d)
+        put_typed(&self.core, item, d, false)
     }
 
     /// Puts `item` only if a slot is free now: Python's `q.put_nowait(item)`.
@@ -577,7 +547,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// assert!(q.put_nowait(2).is_err());
     /// ```
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
-        put_typed(&self.core, item, Some(Instant::now()))
+        put_typed(&self.core, item, Some(Instant::now()), false)
     }
 
     /// Takes the oldest item, waiting for one: Python's `q.get()`.
@@ -687,10 +657,6 @@ impl<T> JoinableQueue<T> {
         })
     }
 
-    fn unfinished(&self) -> &AtomicU32 {
-        self.core.w(4)
-    }
-
     /// Marks one item as processed: Python's `q.task_done()`.
     ///
     /// # Errors
@@ -707,34 +673,7 @@ impl<T> JoinableQueue<T> {
     /// assert!(q.task_done().is_err()); // nothing left to mark
     /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
-        let u = self.unfinished();
-        let mut cur = u.load(Ordering::Acquire);
-        loop {
-            if cur == 0 {
-                return Err(TaskDoneError);
-            }
-            match u.compare_exchange_weak(cur, cur - 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(now) => cur = now,
-            }
-        }
-        if cur == 1 {
-            futex::wake_all(u);
-        }
-        Ok(())
-    }
-
-    fn join_until(&self, deadline: Option<Instant>) -> bool {
-        let u = self.unfinished();
-        loop {
-            let cur = u.load(Ordering::Acquire);
-            if cur == 0 {
-                return true;
-            }
-            if futex::wait_until(u, cur, deadline, None) == futex::WaitResult::TimedOut {
-                return u.load(Ordering::Acquire) == 0;
-            }
-        }
+        self.core.task_done().map_err(|()| TaskDoneError)
     }
 
     /// Waits until every item put has been marked done: Python's `q.join()`.
@@ -749,7 +688,7 @@ impl<T> JoinableQueue<T> {
     /// q.join(); // returns at once: no unfinished tasks
     /// ```
     pub fn join(&self) {
-        self.join_until(None);
+        self.core.join_until(None);
     }
 
     /// Like [`join`](JoinableQueue::join) for at most `timeout`; returns whether the count
@@ -765,7 +704,7 @@ impl<T> JoinableQueue<T> {
     /// assert!(!q.join_timeout(Duration::from_millis(1)));
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
-        self.join_until(deadline_of(Some(timeout)))
+        self.core.join_until(deadline_of(Some(timeout)))
     }
 
     /// Approximate number of items waiting.
@@ -809,12 +748,8 @@ impl<T> JoinableQueue<T> {
 
 impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     fn put_counted(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
-        self.unfinished().fetch_add(1, Ordering::AcqRel);
-        let r = put_typed(&self.core, item, deadline);
-        if r.is_err() && self.unfinished().fetch_sub(1, Ordering::AcqRel) == 1 {
-            futex::wake_all(self.unfinished());
-        }
-        r
+        // The item and its unfinished task are counted by one atomic add, in the core.
+        put_typed(&self.core, item, deadline, true)
     }
 
     /// Puts `item` and counts one unfinished task.
@@ -973,7 +908,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// assert_eq!(q.get().unwrap(), 2);
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        put_typed(&self.core, item, None)
+        put_typed(&self.core, item, None, false)
     }
 
     /// Takes the oldest item, waiting for one: Python's `q.get()`.
@@ -1022,7 +957,7 @@ mod tests {
     fn undecodable_item_is_consumed_and_the_next_one_arrives() {
         let q = Queue::<u32>::new(0).unwrap();
         q.core
-            .put_bytes(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], None)
+            .put_bytes(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], None, false)
             .ok()
             .unwrap();
         q.put(9).unwrap();
@@ -1041,5 +976,76 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(q.get_nowait(), Err(GetError::Closed));
         }
+    }
+
+    /// Writes raw bytes into the queue's pipe, as a writer that bypasses the protocol would.
+    fn raw_write(q: &Queue<Vec<u8>>, bytes: &[u8]) {
+        crate::sys::write_all_vectored(q.core.writer.as_fd(), false, &[bytes]).unwrap();
+    }
+
+    #[test]
+    fn a_partial_frame_that_never_completes_times_out_then_completes() {
+        let q = Queue::<Vec<u8>>::new(0).unwrap();
+        let body = codec::encode(&vec![7u8; 1000]).unwrap();
+        raw_write(&q, &q.core.header(body.len() as u32, 0));
+        raw_write(&q, &body[..10]);
+        let t = Instant::now();
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(300)),
+            Err(GetError::Empty)
+        );
+        let waited = t.elapsed();
+        assert!(waited < Duration::from_millis(800), "waited {waited:?}");
+        // The rest arrives: the same process's next get completes the item it kept.
+        raw_write(&q, &body[10..]);
+        assert_eq!(
+            q.get_timeout(Duration::from_secs(5)).unwrap(),
+            vec![7u8; 1000]
+        );
+    }
+
+    #[test]
+    fn a_put_that_times_out_mid_item_takes_it_back_and_readers_skip_the_part() {
+        let q = Queue::<Vec<u8>>::new(0).unwrap();
+        let big = vec![1u8; 4 << 20];
+        let t = Instant::now();
+        match q.put_timeout(big, Duration::from_millis(200)) {
+            Err(PutError::Full(back)) => assert_eq!(back.len(), 4 << 20),
+            other => panic!("expected Full with the item, got {other:?}"),
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "put waited {:?}",
+            t.elapsed()
+        );
+        assert_eq!(q.qsize(), 0);
+        // The part that went out fills the pipe; a reader discards it without a report.
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(300)),
+            Err(GetError::Empty)
+        );
+        q.put(vec![2, 3]).unwrap();
+        assert_eq!(q.get_timeout(Duration::from_secs(5)).unwrap(), vec![2, 3]);
+        assert_eq!(q.get_nowait(), Err(GetError::Empty));
+        assert!(q.empty());
+    }
+
+    #[test]
+    fn io_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let g = GetError::io(io::Error::from_raw_os_error(libc::EIO));
+        assert!(g.source().is_some());
+        assert!(g.to_string().contains("os error 5"), "{g}");
+        let p = PutError::Io(1u8, io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(p.source().is_some());
+        assert!(p.to_string().contains("os error 28"), "{p}");
+        let t = GetError::Torn {
+            announced: Some(10),
+            cause: TornCause::ReaderDied,
+        };
+        assert_eq!(
+            t.to_string(),
+            "an item was lost: the process reading it died mid-item (it announced 10 bytes)"
+        );
     }
 }
