@@ -290,25 +290,33 @@ fn queue_reader_round(rng: &mut Rng) -> Outcome {
     let n = 40u32;
     let delay = rng.millis(5, 150);
     let sizes: Vec<usize> = (0..n).map(|_| rng.size()).collect();
-    std::thread::scope(|s| {
+    let put_done = std::sync::atomic::AtomicBool::new(false);
+    let (got, faults, taken) = std::thread::scope(|s| {
+        // Puts go on while the reader dies and after: they block on a full pipe until the
+        // drain below takes over from the dead reader.
         s.spawn(|| {
             for (seq, &len) in sizes.iter().enumerate() {
                 if q.put(item(3, seq as u32, len)).is_err() {
-                    return;
+                    break;
                 }
             }
+            put_done.store(true, std::sync::atomic::Ordering::Release);
         });
-        kill_after(&reader, delay)
-    })?;
-    if reader.exitcode() == Some(3) {
-        return Err("the reader saw a corrupted item".into());
-    }
-    let mut taken = BTreeSet::new();
-    while let Ok(seq) = seen_rx.recv_timeout::<u32>(Duration::ZERO) {
-        taken.insert(seq);
-    }
-    let (got, faults) = drain(&q, |got| {
-        got.last().is_some_and(|&(_, s)| s == n - 1) || taken.contains(&(n - 1))
+        kill_after(&reader, delay)?;
+        if reader.exitcode() == Some(3) {
+            return Err("the reader saw a corrupted item".to_string());
+        }
+        let mut taken = BTreeSet::new();
+        while let Ok(seq) = seen_rx.recv_timeout::<u32>(Duration::ZERO) {
+            taken.insert(seq);
+        }
+        let (got, faults) = drain(&q, |got| {
+            let last = |s: u32| s == n - 1;
+            got.iter().any(|&(_, s)| last(s))
+                || taken.iter().any(|&s| last(s))
+                || (put_done.load(std::sync::atomic::Ordering::Acquire) && q.qsize() == 0)
+        })?;
+        Ok((got, faults, taken))
     })?;
     let missing: Vec<u32> = (0..n)
         .filter(|s| !taken.contains(s) && !got.iter().any(|(_, g)| g == s))
