@@ -31,9 +31,14 @@
 //! # A dead reader
 //!
 //! A reader lock found with `READING` set (its owner died, or dropped the queue mid-item)
-//! means the frame at `RSTART` was partly consumed. The next reader skips from `RPOS` to the
-//! frame's end (`RSTART + RLEN`) and reports it torn. If the dead reader was killed inside the
-//! copy of its very last `read`, `RPOS` lags; the header that follows then fails its check and
+//! means the frame at `RSTART` was partly consumed. The next reader skips from the dead
+//! reader's position to the frame's end (`RSTART + RLEN`) and reports it torn. `RPOS` lags if
+//! the dead reader was killed inside a `read` (the kernel took the bytes, the store after it
+//! never ran), so the next reader recomputes the position from the writer side: the end of
+//! the written stream minus what the pipe holds (`FIONREAD`), exact because it holds the
+//! reader lock and no writer is inside a `write` (`WPOS` follows every `write`, `WSEQ` is odd
+//! during one; see `Core::stream_end`). Only when a writer also died inside its `write` is
+//! neither end known: then `RPOS` is trusted, the header that follows may fail its check, and
 //! the reader scans for the next valid header (reporting the loss once more).
 //!
 //! # Timeouts mid-frame
