@@ -31,9 +31,14 @@
 //! # A dead reader
 //!
 //! A reader lock found with `READING` set (its owner died, or dropped the queue mid-item)
-//! means the frame at `RSTART` was partly consumed. The next reader skips from `RPOS` to the
-//! frame's end (`RSTART + RLEN`) and reports it torn. If the dead reader was killed inside the
-//! copy of its very last `read`, `RPOS` lags; the header that follows then fails its check and
+//! means the frame at `RSTART` was partly consumed. The next reader skips from the dead
+//! reader's position to the frame's end (`RSTART + RLEN`) and reports it torn. `RPOS` lags if
+//! the dead reader was killed inside a `read` (the kernel took the bytes, the store after it
+//! never ran), so the next reader recomputes the position from the writer side: the end of
+//! the written stream minus what the pipe holds (`FIONREAD`), exact because it holds the
+//! reader lock and no writer is inside a `write` (`WPOS` follows every `write`, `WSEQ` is odd
+//! during one; see `Core::stream_end`). Only when a writer also died inside its `write` is
+//! neither end known: then `RPOS` is trusted, the header that follows may fail its check, and
 //! the reader scans for the next valid header (reporting the loss once more).
 //!
 //! # Timeouts mid-frame
@@ -52,7 +57,7 @@ use crate::synchronize::Semaphore;
 use crate::sys::{self, futex};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -97,6 +102,8 @@ const RSTART: usize = 14;
 const RLEN: usize = 15;
 const RFLAGS: usize = 16;
 const TORN_COUNT: usize = 17;
+/// Odd while the writer-lock holder is inside a `write` (see `Core::stream_end`).
+const WSEQ: usize = 18;
 const TORN: usize = 20;
 const TORN_SLOTS: usize = 8;
 const BLOCK_BYTES: usize = (TORN + 4 * TORN_SLOTS) * 4;
@@ -115,6 +122,9 @@ const ORPHAN_ABANDONED: u32 = 2;
 const KIND_WRITER_DIED: u32 = 1;
 const KIND_ABANDONED: u32 = 2;
 const KIND_BUSY: u32 = u32::MAX;
+
+/// `RLEN` while a reader scans for the next header: the frame it lost is already counted out.
+const RLEN_SCANNING: u32 = 1;
 
 /// A failed put, before the item is put back into the public error.
 pub(super) enum PutFail {
@@ -169,6 +179,16 @@ enum Wait {
     Timeout,
     Torn(Torn),
     Err(io::Error),
+}
+
+/// Where the stream of written bytes ends, as [`Core::stream_end`] sees it.
+enum End {
+    /// Exactly here: no writer is inside a `write`.
+    At(u32),
+    /// A live writer is inside a `write`: ask again in a moment.
+    Busy,
+    /// A writer died inside a `write`: how much it wrote is not known from the writer side.
+    Lost,
 }
 
 enum Fill {
@@ -400,10 +420,17 @@ impl Core {
         if s & WRITING == 0 {
             return true;
         }
-        let Ok(avail) = sys::bytes_readable(self.reader.as_fd()) else {
-            return false;
+        // The writer side is exact unless the writer died inside a `write`; then the reader
+        // side is (our position is exact, unless a reader died too).
+        let tail = match self.stream_end() {
+            End::At(end) => end,
+            End::Busy | End::Lost => {
+                let Ok(avail) = sys::bytes_readable(self.reader.as_fd()) else {
+                    return false;
+                };
+                rpos.wrapping_add(avail as u32)
+            }
         };
-        let tail = rpos.wrapping_add(avail as u32);
         let start = self.w(WSTART).load(Ordering::Relaxed);
         let len = self.w(WLEN).load(Ordering::Relaxed);
         let flags = self.w(WFLAGS).load(Ordering::Relaxed);
@@ -420,6 +447,11 @@ impl Core {
             }
         }
         self.w(WPOS).store(tail, Ordering::Relaxed);
+        let seq = self.w(WSEQ).load(Ordering::Relaxed);
+        if seq & 1 != 0 {
+            // The dead writer's `write` is accounted for now.
+            self.w(WSEQ).store(seq.wrapping_add(1), Ordering::Release);
+        }
         self.w(ORPHAN).store(0, Ordering::Relaxed);
         self.state().fetch_sub(WRITING, Ordering::AcqRel);
         true
@@ -445,6 +477,76 @@ impl Core {
             );
         }
         self.resolve(rpos);
+    }
+
+    /// Where the bytes writers put into the pipe end. The writer-lock holder publishes `WPOS`
+    /// after every `write` and keeps `WSEQ` odd while inside one, so a stable even `WSEQ`
+    /// around the read of `WPOS` means it counts every byte in the pipe (bytes a `write` put
+    /// there are visible only after the writer made `WSEQ` odd). Nobody takes bytes out
+    /// meanwhile: the caller holds the reader lock.
+    fn stream_end(&self) -> End {
+        let seq = self.w(WSEQ).load(Ordering::Acquire);
+        if seq & 1 != 0 {
+            return if self.writer_gone() {
+                End::Lost
+            } else {
+                End::Busy
+            };
+        }
+        let end = self.w(WPOS).load(Ordering::Acquire);
+        fence(Ordering::SeqCst);
+        if self.w(WSEQ).load(Ordering::Acquire) == seq {
+            End::At(end)
+        } else {
+            End::Busy
+        }
+    }
+
+    /// Whether the writer of the frame in flight is gone (dead, or known departed).
+    fn writer_gone(&self) -> bool {
+        if self.w(ORPHAN).load(Ordering::Acquire) != 0 {
+            return true;
+        }
+        let owner = raw::owner_of(self.w(W_LOCK).load(Ordering::Acquire));
+        owner == 0 || sys::process_is_dead(owner)
+    }
+
+    /// The exact read position, recomputed from the writer side as the end of the written
+    /// stream minus what the pipe still holds: a reader killed inside a `read` took bytes
+    /// from the pipe without recording it in `RPOS`. `None` if a live writer stayed inside a
+    /// `write` until `deadline`; `RPOS` as it stands if a writer died inside one (a reader and
+    /// a writer dead at once: the position may lag, and `Phase::Scan` finds the next frame).
+    fn exact_rpos(&self, deadline: Option<Instant>) -> Option<u32> {
+        let fd = self.reader.as_fd();
+        let mut tries = 0u32;
+        loop {
+            let seq = self.w(WSEQ).load(Ordering::Acquire);
+            let end = self.stream_end();
+            let avail = sys::bytes_readable(fd);
+            fence(Ordering::SeqCst);
+            let stable = self.w(WSEQ).load(Ordering::Acquire) == seq;
+            match (end, avail) {
+                (End::At(end), Ok(avail)) if stable => {
+                    let rpos = end.wrapping_sub(avail as u32);
+                    self.w(RPOS).store(rpos, Ordering::Release);
+                    return Some(rpos);
+                }
+                (End::Lost, _) | (_, Err(_)) => return Some(self.w(RPOS).load(Ordering::Acquire)),
+                _ => {}
+            }
+            // A live writer is between its `write` and the store after it: microseconds,
+            // unless it was descheduled there.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            tries += 1;
+            if tries < 64 {
+                std::thread::yield_now();
+            } else {
+                // sleep-ok: polls `WSEQ` (a writer's progress), bounded by the deadline.
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
     }
 
     /// Holding the writer lock with `WRITING` still set by a departed writer: waits (until
@@ -498,18 +600,31 @@ impl Core {
         Ok(())
     }
 
-    /// Writes `parts` whole, or returns how much went out and why it stopped.
+    /// Writes `parts` (the frame starting at `pos`) whole, or returns how much went out and
+    /// why it stopped. `WPOS` follows every `write`, bracketed by `WSEQ` (see `stream_end`).
     fn write_frame(
         &self,
         parts: &[&[u8]],
         total: usize,
+        pos: u32,
         deadline: Option<Instant>,
     ) -> Result<(), (usize, PutFail)> {
         let fd = self.writer.as_fd();
+        let seq = self.w(WSEQ);
         let mut done = 0;
         while done < total {
-            match sys::writev_from(fd, parts, done) {
-                Ok(n) => done += n,
+            let s = seq.load(Ordering::Relaxed);
+            // SeqCst: visible before any byte of this `write` can be seen in the pipe.
+            seq.store(s | 1, Ordering::SeqCst);
+            let r = sys::writev_from(fd, parts, done);
+            if let Ok(n) = r {
+                done += n;
+                self.w(WPOS)
+                    .store(pos.wrapping_add(done as u32), Ordering::Relaxed);
+            }
+            seq.store((s | 1).wrapping_add(1), Ordering::Release);
+            match r {
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     match sys::poll_writable(fd, deadline) {
                         Ok(true) => {}
@@ -545,10 +660,8 @@ impl Core {
         self.w(WFLAGS).store(flags, Ordering::Relaxed);
         // The commit point: the item counts, and its frame is known to be in flight.
         self.state().fetch_add(add | WRITING, Ordering::AcqRel);
-        match self.write_frame(&[&header, body], total, deadline) {
+        match self.write_frame(&[&header, body], total, pos, deadline) {
             Ok(()) => {
-                self.w(WPOS)
-                    .store(pos.wrapping_add(total as u32), Ordering::Relaxed);
                 self.state().fetch_sub(WRITING, Ordering::AcqRel);
                 Ok(())
             }
@@ -719,21 +832,33 @@ impl Core {
     }
 
     /// The reader state after taking the reader lock: fresh, or recovering the frame a
-    /// departed reader left.
-    fn recover(&self) -> ReadState {
+    /// departed reader left. `None` if the exact position could not be known by `deadline`.
+    fn recover(&self, deadline: Option<Instant>) -> Option<ReadState> {
         let s = self.state().load(Ordering::Acquire);
-        let rpos = self.w(RPOS).load(Ordering::Acquire);
         if s & READING == 0 {
-            return ReadState {
+            let rpos = self.w(RPOS).load(Ordering::Acquire);
+            return Some(ReadState {
                 rpos,
                 start: rpos,
                 phase: Phase::Boundary,
-            };
+            });
         }
+        // `RPOS` lags if the departed reader was killed inside a `read`.
+        let rpos = self.exact_rpos(deadline)?;
         let start = self.w(RSTART).load(Ordering::Acquire);
         let rlen = self.w(RLEN).load(Ordering::Acquire);
         let flags = self.w(RFLAGS).load(Ordering::Acquire);
-        let phase = if self.torn_at(start).is_some() || rpos == start {
+        let phase = if rlen == RLEN_SCANNING {
+            // It died scanning for a header; its lost frame is counted out, not reported.
+            Phase::Scan {
+                win: [0; HEADER],
+                fill: 0,
+                report: Some(GetError::Torn {
+                    announced: None,
+                    cause: TornCause::ReaderDied,
+                }),
+            }
+        } else if self.torn_at(start).is_some() || rpos == start {
             // Header phase re-checks the torn record first; or nothing was consumed.
             Phase::Header {
                 hdr: [0; HEADER],
@@ -759,6 +884,7 @@ impl Core {
             }
         } else {
             // Died inside the header: its length is gone, find the next header.
+            self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
             self.state().fetch_sub(1, Ordering::AcqRel);
             self.release_slot();
             Phase::Scan {
@@ -770,7 +896,14 @@ impl Core {
                 }),
             }
         };
-        ReadState { rpos, start, phase }
+        Some(ReadState { rpos, start, phase })
+    }
+
+    /// A departed reader's frame could not be recovered before the deadline (a writer stayed
+    /// inside a `write`): `READING` stays set, so the next reader tries again.
+    fn finish_unknown(&self) -> Result<Vec<u8>, GetError> {
+        raw::unlock(self.w(R_LOCK));
+        Err(GetError::Empty)
     }
 
     pub(super) fn get_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, GetError> {
@@ -782,7 +915,10 @@ impl Core {
                 break st;
             }
             if raw::try_lock(self.w(R_LOCK), pid) {
-                break self.recover();
+                match self.recover(deadline) {
+                    Some(st) => break st,
+                    None => return self.finish_unknown(),
+                }
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
@@ -791,7 +927,10 @@ impl Core {
             let slice = now + LOCK_SLICE;
             let until = deadline.map_or(slice, |d| d.min(slice));
             if raw::lock_until(self.w(R_LOCK), pid, Some(until)).is_some() {
-                break self.recover();
+                match self.recover(deadline) {
+                    Some(st) => break st,
+                    None => return self.finish_unknown(),
+                }
             }
         };
         self.read_locked(st, deadline)
@@ -854,6 +993,7 @@ impl Core {
                         None => {
                             // Not a header: an earlier reader's position lagged. The frame
                             // we stood on is lost; find the next one.
+                            self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
                             self.state().fetch_sub(1, Ordering::AcqRel);
                             self.release_slot();
                             st.phase = Phase::Scan {
