@@ -451,7 +451,8 @@ fn on_death(shared: &Shared, mut p: Proc, failed_starts: &mut Vec<PoolError>) {
             done = shared.break_pool(&mut st, reason);
         }
     } else if let Some(mut slot) = slot {
-        let retired = exitcode == Some(0) && slot.sends_left == Some(0) && slot.in_flight.is_empty();
+        let retired =
+            exitcode == Some(0) && slot.sends_left == Some(0) && slot.in_flight.is_empty();
         if !slot.timed_out {
             if let Some(running) = slot.take_running() {
                 st.outstanding -= 1;
