@@ -89,6 +89,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--tests",
         ]),
     )?;
+    // The process layer's promises under random kills (bounded: 30 s of rounds).
+    crate::soak::run(&["--secs", "30"].map(String::from))?;
     if !fast {
         // Ordering bugs hide in one profile: run the lock-free cores' tests optimised too.
         run_step(

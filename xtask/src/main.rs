@@ -22,7 +22,7 @@ usage: cargo xtask <command>
 
 commands:
   ci [--fast] [--no-mpi]     fmt check, clippy -D warnings, tests (MPI ones under mpirun), docs,
-                             tidy, benches once; installs Open MPI when CI is set
+                             a 30 s soak, tidy, benches once; installs Open MPI when CI is set
   soak [--secs N] [--seed S] [--only A,B]
                              random SIGKILLs of pool workers, queue and pipe peers, manager
                              clients; checks nothing is lost, corrupted, hung or leaked (30 s)
