@@ -30,33 +30,29 @@ use crate::State;
 /// assert_eq!(fut.result(), Err(FutureError::Cancelled));
 /// assert_eq!(FutureError::Cancelled.to_string(), "future was cancelled");
 /// ```
-#[derive(Clone, thiserror::Error)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum FutureError {
     /// The future was cancelled before it started: Python's `CancelledError`.
-    #[error("future was cancelled")]
     Cancelled,
     /// The wait ran out of time; the future itself goes on: Python's `TimeoutError`.
-    #[error("timed out waiting for the future")]
     Timeout,
     /// The task panicked; the panic message is inside (Python: the task's exception).
-    #[error("task panicked: {0}")]
     Panicked(String),
-    /// The executor cannot run tasks any more (a failed initializer, a dead worker):
-    /// Python's `BrokenExecutor` / `BrokenThreadPool`. The reason is inside.
-    #[error("executor is broken: {0}")]
-    BrokenExecutor(String),
+    /// The executor cannot run tasks any more (a failed initializer, a dead worker, a worker
+    /// the operating system refused): Python's `BrokenExecutor` / `BrokenThreadPool`. The
+    /// reason is inside, and the error behind it, if any, is the `source()` (an `io::Error`
+    /// for "Too many open files"). Build one with [`FutureError::broken`] or
+    /// [`FutureError::broken_by`].
+    BrokenExecutor(String, Option<Arc<dyn Error + Send + Sync + 'static>>),
     /// The task was submitted after `shutdown`: Python's `RuntimeError('cannot schedule new
     /// futures after shutdown')`.
-    #[error("cannot schedule new futures after shutdown")]
     ShutDown,
     /// A user error set by an executor or [`set_exception`](crate::Future::set_exception):
     /// Python's arbitrary exception object. Build one with [`FutureError::failed`].
-    #[error("task failed: {0}")]
-    Failed(#[source] Arc<dyn Error + Send + Sync + 'static>),
+    Failed(Arc<dyn Error + Send + Sync + 'static>),
     /// The value was moved out by [`into_result`](crate::Future::into_result) on another
     /// handle of the same future; no Python twin (Python values are shared references).
-    #[error("future result was already taken by into_result")]
     Taken,
 }
 
@@ -74,6 +70,69 @@ impl FutureError {
     pub fn failed<E: Error + Send + Sync + 'static>(error: E) -> Self {
         Self::Failed(Arc::new(error))
     }
+
+    /// A [`BrokenExecutor`](FutureError::BrokenExecutor) error with a reason and no source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::FutureError;
+    ///
+    /// let e = FutureError::broken("the initializer panicked");
+    /// assert_eq!(e.to_string(), "executor is broken: the initializer panicked");
+    /// assert!(std::error::Error::source(&e).is_none());
+    /// ```
+    pub fn broken(reason: impl Into<String>) -> Self {
+        Self::BrokenExecutor(reason.into(), None)
+    }
+
+    /// A [`BrokenExecutor`](FutureError::BrokenExecutor) error whose `source()` is `cause`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle_futures::FutureError;
+    /// use std::error::Error;
+    /// use std::io;
+    ///
+    /// let emfile = io::Error::from_raw_os_error(24);
+    /// let e = FutureError::broken_by(format!("cannot start a worker: {emfile}"), emfile);
+    /// let cause = e.source().and_then(|s| s.downcast_ref::<io::Error>()).unwrap();
+    /// assert_eq!(cause.raw_os_error(), Some(24));
+    /// assert!(e.to_string().contains("(os error 24)"));
+    /// ```
+    pub fn broken_by<E: Error + Send + Sync + 'static>(
+        reason: impl Into<String>,
+        cause: E,
+    ) -> Self {
+        Self::BrokenExecutor(reason.into(), Some(Arc::new(cause)))
+    }
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cancelled => f.write_str("future was cancelled"),
+            Self::Timeout => f.write_str("timed out waiting for the future"),
+            Self::Panicked(m) => write!(f, "task panicked: {m}"),
+            Self::BrokenExecutor(m, _) => write!(f, "executor is broken: {m}"),
+            Self::ShutDown => f.write_str("cannot schedule new futures after shutdown"),
+            Self::Failed(e) => write!(f, "task failed: {e}"),
+            Self::Taken => f.write_str("future result was already taken by into_result"),
+        }
+    }
+}
+
+/// `source()` is the error inside [`Failed`](FutureError::Failed) or behind a
+/// [`BrokenExecutor`](FutureError::BrokenExecutor), itself rather than the `Arc` holding it,
+/// so `source().downcast_ref::<io::Error>()` finds an `io::Error`.
+impl Error for FutureError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Failed(e) | Self::BrokenExecutor(_, Some(e)) => Some(&**e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for FutureError {
@@ -82,7 +141,14 @@ impl fmt::Debug for FutureError {
             Self::Cancelled => f.write_str("Cancelled"),
             Self::Timeout => f.write_str("Timeout"),
             Self::Panicked(m) => f.debug_tuple("Panicked").field(m).finish(),
-            Self::BrokenExecutor(m) => f.debug_tuple("BrokenExecutor").field(m).finish(),
+            Self::BrokenExecutor(m, source) => {
+                let mut t = f.debug_tuple("BrokenExecutor");
+                t.field(m);
+                if let Some(e) = source {
+                    t.field(&format_args!("{e}"));
+                }
+                t.finish()
+            }
             Self::ShutDown => f.write_str("ShutDown"),
             Self::Failed(e) => f.debug_tuple("Failed").field(&format_args!("{e}")).finish(),
             Self::Taken => f.write_str("Taken"),
@@ -90,8 +156,9 @@ impl fmt::Debug for FutureError {
     }
 }
 
-/// Compares variants and their messages; two [`Failed`](FutureError::Failed) errors are equal
-/// when they share the same `Arc` (user errors need not be `PartialEq`).
+/// Compares variants and their messages (a [`BrokenExecutor`](FutureError::BrokenExecutor)'s
+/// source is not compared: its reason already names it); two [`Failed`](FutureError::Failed)
+/// errors are equal when they share the same `Arc` (user errors need not be `PartialEq`).
 impl PartialEq for FutureError {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
@@ -100,7 +167,7 @@ impl PartialEq for FutureError {
             | (Self::ShutDown, Self::ShutDown)
             | (Self::Taken, Self::Taken) => true,
             (Self::Panicked(a), Self::Panicked(b))
-            | (Self::BrokenExecutor(a), Self::BrokenExecutor(b)) => a == b,
+            | (Self::BrokenExecutor(a, _), Self::BrokenExecutor(b, _)) => a == b,
             (Self::Failed(a), Self::Failed(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }

@@ -20,7 +20,7 @@ fn messages_are_lowercase_without_period() {
         FutureError::Cancelled,
         FutureError::Timeout,
         FutureError::Panicked("p".into()),
-        FutureError::BrokenExecutor("b".into()),
+        FutureError::broken("b"),
         FutureError::ShutDown,
         FutureError::failed(std::io::Error::other("io")),
         FutureError::Taken,

@@ -151,9 +151,8 @@ fn set_result_allowed_while_pending_or_running() {
     p.set_result(1).unwrap();
     assert_eq!(p.result(), Ok(1));
     let r = running();
-    r.set_exception(FutureError::BrokenExecutor("gone".into()))
-        .unwrap();
-    assert_eq!(r.result(), Err(FutureError::BrokenExecutor("gone".into())));
+    r.set_exception(FutureError::broken("gone")).unwrap();
+    assert_eq!(r.result(), Err(FutureError::broken("gone")));
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn panicking_initializer_breaks_the_pool() {
     let futures: Vec<_> = (0..QUEUED).map(|i| pool.submit(move || i)).collect();
     for f in &futures {
         match f.result_timeout(LIMIT) {
-            Err(FutureError::BrokenExecutor(msg)) => {
+            Err(FutureError::BrokenExecutor(msg, _)) => {
                 assert!(
                     msg.contains("initializer failure (expected by the test)"),
                     "{msg}"
@@ -59,11 +59,11 @@ fn panicking_initializer_breaks_the_pool() {
     }
     assert!(matches!(
         pool.submit(|| 0).result_timeout(LIMIT),
-        Err(FutureError::BrokenExecutor(_))
+        Err(FutureError::BrokenExecutor(_, _))
     ));
     assert!(matches!(
         pool.try_submit(|| 0),
-        Err(FutureError::BrokenExecutor(_))
+        Err(FutureError::BrokenExecutor(_, _))
     ));
     pool.shutdown(true, false);
 }
@@ -92,7 +92,7 @@ fn a_late_initializer_failure_fails_queued_work() {
     let second = pool.submit(|| 2);
     assert!(matches!(
         second.result_timeout(LIMIT),
-        Err(FutureError::BrokenExecutor(_))
+        Err(FutureError::BrokenExecutor(_, _))
     ));
     release.set();
     assert_eq!(

@@ -115,7 +115,7 @@ fn a_broken_pool_counts_its_queued_tasks_as_failed() {
     for f in &futures {
         assert!(matches!(
             f.result_timeout(LIMIT),
-            Err(FutureError::BrokenExecutor(_))
+            Err(FutureError::BrokenExecutor(_, _))
         ));
     }
     pool.shutdown(true, false);

@@ -209,7 +209,7 @@ impl Dispatcher {
     fn accept(&mut self, command: Command) {
         match command {
             Command::Task(job) => match &self.broken {
-                Some(why) => self.fail(job, FutureError::BrokenExecutor(why.clone())),
+                Some(why) => self.fail(job, FutureError::broken(why.clone())),
                 None => self.queue.push_back(job),
             },
             Command::Shutdown { cancel_futures } => {

@@ -166,10 +166,7 @@ mod tests {
     fn run(input: Vec<u32>, chunksize: usize, bad: u32) -> Vec<Result<u32, FutureError>> {
         let send = move |chunk: &[u32], sink: Box<dyn Sink>| {
             if chunk.contains(&bad) {
-                sink.finish(
-                    Outcome::Failed(FutureError::BrokenExecutor("x".into())),
-                    &mut drop,
-                );
+                sink.finish(Outcome::Failed(FutureError::broken("x")), &mut drop);
             } else {
                 // Settle through the real sink by replaying a worker's reply.
                 let (mut call, mut out) = (Vec::new(), Vec::new());
@@ -202,7 +199,7 @@ mod tests {
     #[test]
     fn a_failed_chunk_fails_each_of_its_items_and_the_stream_goes_on() {
         let out = run((0..6).collect(), 2, 3);
-        let broken = Err(FutureError::BrokenExecutor("x".into()));
+        let broken = Err(FutureError::broken("x"));
         assert_eq!(out, [Ok(0), Ok(2), broken.clone(), broken, Ok(8), Ok(10)]);
     }
 

@@ -27,7 +27,7 @@ fn one(_: ()) -> u8 {
 
 fn every_task_fails_as_broken_naming_the_rank(pool: &MpiPoolExecutor) {
     let err = pool.submit(one, ()).result_timeout(PATIENCE).unwrap_err();
-    let FutureError::BrokenExecutor(why) = err else {
+    let FutureError::BrokenExecutor(why, _) = err else {
         panic!("expected a broken pool, got {err:?}");
     };
     assert!(why.contains("rank 2"), "{why}");
@@ -35,7 +35,7 @@ fn every_task_fails_as_broken_naming_the_rank(pool: &MpiPoolExecutor) {
     let out: Vec<_> = pool.map(one, vec![(); 3], 2).timeout(PATIENCE).collect();
     assert!(
         out.iter()
-            .all(|r| matches!(r, Err(FutureError::BrokenExecutor(_)))),
+            .all(|r| matches!(r, Err(FutureError::BrokenExecutor(_, _)))),
         "{out:?}"
     );
 }

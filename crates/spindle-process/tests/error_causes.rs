@@ -48,6 +48,21 @@ fn os_code(e: &dyn Error) -> Option<i32> {
         .and_then(io::Error::raw_os_error)
 }
 
+/// The OS error code anywhere down `e`'s source chain.
+fn chain_os_code(e: &dyn Error) -> Option<i32> {
+    let mut next = e.source();
+    while let Some(s) = next {
+        if let Some(code) = s
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return Some(code);
+        }
+        next = s.source();
+    }
+    None
+}
+
 fn set_limit(resource: libc::__rlimit_resource_t, n: u64) -> io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: n,
@@ -71,13 +86,15 @@ fn run_pools() -> Seen {
     let apply_os = pool.apply(square, 2).err().and_then(|e| os_code(&e));
     drop(pool);
     let ex = ProcessPoolExecutor::builder().max_workers(WORKERS).build();
-    let executor = match ex.submit(square, 1).exception_timeout(LIMIT) {
-        Ok(Some(FutureError::BrokenExecutor(m))) => m,
-        other => format!("expected BrokenExecutor, got {other:?}"),
+    let (executor, future_os) = match ex.submit(square, 1).exception_timeout(LIMIT) {
+        Ok(Some(e @ FutureError::BrokenExecutor(..))) => (e.to_string(), chain_os_code(&e)),
+        other => (format!("expected BrokenExecutor, got {other:?}"), None),
     };
+    // The future's source chain and the executor's typed reason name the same cause.
     let executor_os = ex
         .broken()
-        .and_then(|r| r.os_error().and_then(io::Error::raw_os_error));
+        .and_then(|r| r.os_error().and_then(io::Error::raw_os_error))
+        .filter(|&code| future_os == Some(code));
     ex.shutdown(true, false);
     Seen {
         pool: text,

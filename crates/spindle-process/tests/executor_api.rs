@@ -161,10 +161,10 @@ fn break_policy_is_pythons_broken_process_pool() {
     ));
     assert!(matches!(
         behind.exception(),
-        Some(FutureError::BrokenExecutor(_))
+        Some(FutureError::BrokenExecutor(_, _))
     ));
     assert!(
-        matches!(ex.submit(square, 1).exception(), Some(FutureError::BrokenExecutor(m)) if m.contains("died"))
+        matches!(ex.submit(square, 1).exception(), Some(FutureError::BrokenExecutor(m, _)) if m.contains("died"))
     );
 }
 
@@ -181,7 +181,7 @@ fn failing_initializer_breaks_the_executor() {
     let futs: Vec<_> = (0..4).map(|x| ex.submit(square, x)).collect();
     for f in &futs {
         match f.exception_timeout(LIMIT) {
-            Ok(Some(FutureError::BrokenExecutor(m))) => {
+            Ok(Some(FutureError::BrokenExecutor(m, _))) => {
                 assert!(m.contains("initializer refuses"), "{m}")
             }
             other => panic!("expected BrokenExecutor, got {other:?}"),

@@ -64,7 +64,7 @@ fn mapping_into_future_errors() {
     );
     assert_eq!(
         FutureError::from(PoolError::Broken("b".into())),
-        FutureError::BrokenExecutor("b".into())
+        FutureError::broken("b")
     );
     assert_eq!(FutureError::from(PoolError::Closed), FutureError::ShutDown);
     assert!(matches!(

@@ -139,7 +139,9 @@ fn panicking_initializer_breaks_at_once_naming_the_panic() {
         .initializer(init_panics, ())
         .build();
     match ex.submit(square, 1).exception_timeout(LIMIT) {
-        Ok(Some(FutureError::BrokenExecutor(m))) => assert!(m.contains("no database here"), "{m}"),
+        Ok(Some(FutureError::BrokenExecutor(m, _))) => {
+            assert!(m.contains("no database here"), "{m}")
+        }
         other => panic!("expected BrokenExecutor, got {other:?}"),
     }
     assert!(ex.shutdown_timeout(LIMIT, false));
@@ -191,7 +193,7 @@ fn start_ups_failing_beyond_the_cap_break_the_pool_listing_each_death() {
         .initializer(init_kills_itself, ())
         .build();
     match ex.submit(square, 1).exception_timeout(LIMIT) {
-        Ok(Some(FutureError::BrokenExecutor(m))) => {
+        Ok(Some(FutureError::BrokenExecutor(m, _))) => {
             assert!(m.contains("start-ups failed in a row"), "{m}")
         }
         other => panic!("expected BrokenExecutor, got {other:?}"),

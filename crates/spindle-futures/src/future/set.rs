@@ -83,9 +83,9 @@ impl<T> Future<T> {
     /// use spindle_futures::{Future, FutureError};
     ///
     /// let fut: Future<u8> = Future::new();
-    /// fut.set_exception(FutureError::BrokenExecutor("worker died".into())).unwrap();
+    /// fut.set_exception(FutureError::broken("worker died")).unwrap();
     /// assert!(fut.set_exception(FutureError::Cancelled).is_err());
-    /// assert_eq!(fut.exception(), Some(FutureError::BrokenExecutor("worker died".into())));
+    /// assert_eq!(fut.exception(), Some(FutureError::broken("worker died")));
     /// ```
     pub fn set_exception(&self, error: FutureError) -> Result<(), InvalidStateError<FutureError>> {
         self.finish(error, Outcome::Error, Completion::Exception)

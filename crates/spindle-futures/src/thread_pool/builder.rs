@@ -137,7 +137,7 @@ impl ThreadPoolBuilder {
     /// pool.shutdown(true, false);
     ///
     /// let broken = ThreadPoolBuilder::new().initializer(|| panic!("no config")).build();
-    /// assert!(matches!(broken.submit(|| 1).result(), Err(FutureError::BrokenExecutor(_))));
+    /// assert!(matches!(broken.submit(|| 1).result(), Err(FutureError::BrokenExecutor(_, _))));
     /// broken.shutdown(true, false);
     /// ```
     pub fn initializer<F>(mut self, init: F) -> Self

@@ -107,7 +107,7 @@ impl Shared {
     }
 
     fn broken_error(&self) -> FutureError {
-        FutureError::BrokenExecutor(
+        FutureError::broken(
             self.broken_reason
                 .get()
                 .cloned()

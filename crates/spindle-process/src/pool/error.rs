@@ -151,14 +151,14 @@ impl fmt::Debug for PoolError {
 /// `Panicked` stays `Panicked`, `Broken` becomes `BrokenExecutor`, `Closed` becomes `ShutDown`,
 /// `NotReady` becomes `Timeout`; the rest (`WorkerDied`, `Timeout`, `Encode`, `Decode`) become
 /// `FutureError::Failed` holding the `PoolError`, which [`PoolError::from_future_error`] (or a
-/// downcast of the source) recovers. `BrokenExecutor` holds a `String`, so a broken pool's
-/// reason reaches a future as its full text (the operating system's message included), not
-/// as a `source()`.
+/// downcast of the source) recovers. A broken pool's `PoolError::Broken` is the
+/// `BrokenExecutor`'s source, so its cause (an `io::Error` for "Too many open files") is one
+/// more `source()` away.
 impl From<PoolError> for FutureError {
     fn from(e: PoolError) -> FutureError {
         match e {
             PoolError::Panicked(m) => FutureError::Panicked(m),
-            PoolError::Broken(r) => FutureError::BrokenExecutor(r.to_string()),
+            PoolError::Broken(r) => FutureError::broken_by(r.to_string(), PoolError::Broken(r)),
             PoolError::Closed => FutureError::ShutDown,
             PoolError::NotReady => FutureError::Timeout,
             other => FutureError::Failed(Arc::new(other)),
@@ -189,7 +189,15 @@ impl PoolError {
     pub fn from_future_error(e: &FutureError) -> PoolError {
         match e {
             FutureError::Panicked(m) => PoolError::Panicked(m.clone()),
-            FutureError::BrokenExecutor(m) => PoolError::Broken(BrokenReason::new(m.as_str())),
+            FutureError::BrokenExecutor(m, source) => PoolError::Broken(
+                source
+                    .as_deref()
+                    .and_then(|s| match s.downcast_ref::<PoolError>() {
+                        Some(PoolError::Broken(r)) => Some(r.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| BrokenReason::new(m.as_str())),
+            ),
             FutureError::Timeout => PoolError::NotReady,
             FutureError::Failed(inner) => match inner.downcast_ref::<PoolError>() {
                 Some(p) => p.clone(),
