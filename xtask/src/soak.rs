@@ -2,7 +2,8 @@
 //! (`crates/spindle-process/examples/soak.rs`): random `SIGKILL`s of pool workers, queue
 //! writers and readers, connection peers and manager clients, with the promises checked after
 //! every round. Bounded: the run stops after `N` seconds (default 30), and the soak binary
-//! fails itself if any wait hangs.
+//! fails itself if any wait hangs. Release mode: a debug build spends each round making
+//! test data instead of racing the kill.
 
 use crate::{cargo, run_step};
 
@@ -25,6 +26,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .args([
                 "run",
                 "-q",
+                "--release",
                 "-p",
                 "spindle-process",
                 "--example",
