@@ -134,14 +134,18 @@ fn panicking_initializer_breaks_at_once_naming_the_panic() {
     }
     // No retries: the two first workers were the only ones.
     assert_eq!(pool.stats().worker_restarts, 0);
+    assert_executor_breaks(2, init_panics, "no database here");
+}
+
+/// An executor with initializer `init` fails its first task with `BrokenExecutor`, its reason
+/// containing `needle`.
+fn assert_executor_breaks(workers: usize, init: fn(()), needle: &str) {
     let ex = ProcessPoolExecutor::builder()
-        .max_workers(2)
-        .initializer(init_panics, ())
+        .max_workers(workers)
+        .initializer(init, ())
         .build();
     match ex.submit(square, 1).exception_timeout(LIMIT) {
-        Ok(Some(FutureError::BrokenExecutor(m, _))) => {
-            assert!(m.contains("no database here"), "{m}")
-        }
+        Ok(Some(FutureError::BrokenExecutor(m, _))) => assert!(m.contains(needle), "{m}"),
         other => panic!("expected BrokenExecutor, got {other:?}"),
     }
     assert!(ex.shutdown_timeout(LIMIT, false));
@@ -188,17 +192,7 @@ fn start_ups_failing_beyond_the_cap_break_the_pool_listing_each_death() {
     pool.close();
     assert_eq!(pool.join_timeout(LIMIT), Ok(true));
     // The executor says the same through its future.
-    let ex = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .initializer(init_kills_itself, ())
-        .build();
-    match ex.submit(square, 1).exception_timeout(LIMIT) {
-        Ok(Some(FutureError::BrokenExecutor(m, _))) => {
-            assert!(m.contains("start-ups failed in a row"), "{m}")
-        }
-        other => panic!("expected BrokenExecutor, got {other:?}"),
-    }
-    assert!(ex.shutdown_timeout(LIMIT, false));
+    assert_executor_breaks(1, init_kills_itself, "start-ups failed in a row");
 }
 
 /// Kills the pool's only worker, waits until it is gone, and at once submits a task, `ROUNDS`

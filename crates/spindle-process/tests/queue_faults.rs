@@ -227,6 +227,15 @@ fn drill_reader_killed<Q: Fifo>(q: &Q) {
     assert_drained(q);
 }
 
+/// The three kill drills, in order, for one queue type.
+fn drills<Q: Fifo>() -> [fn(&Q); 3] {
+    [
+        drill_writer_killed_reader_first,
+        drill_writer_killed_writers_first,
+        drill_reader_killed,
+    ]
+}
+
 #[test]
 fn queue_writer_killed_mid_put_then_a_reader() {
     let _g = process_lock();
@@ -253,21 +262,13 @@ fn joinable_queue_counts_a_torn_item_as_done() {
     let _g = process_lock();
     let _w = Watchdog::new("joinable_queue_counts_a_torn_item_as_done", DRILL);
     let q = JoinableQueue::<Vec<u8>>::new(0).unwrap();
-    drill_writer_killed_reader_first(&q);
-    assert!(
-        q.join_timeout(Duration::from_secs(1)),
-        "unfinished count leaked"
-    );
-    drill_writer_killed_writers_first(&q);
-    assert!(
-        q.join_timeout(Duration::from_secs(1)),
-        "unfinished count leaked"
-    );
-    drill_reader_killed(&q);
-    assert!(
-        q.join_timeout(Duration::from_secs(1)),
-        "unfinished count leaked"
-    );
+    for drill in drills() {
+        drill(&q);
+        assert!(
+            q.join_timeout(Duration::from_secs(1)),
+            "unfinished count leaked"
+        );
+    }
     assert!(q.task_done().is_err(), "no task is left to mark");
 }
 
@@ -288,12 +289,10 @@ fn bounded_queue_gives_back_the_slot_of_a_torn_item() {
     let _g = process_lock();
     let _w = Watchdog::new("bounded_queue_gives_back_the_slot_of_a_torn_item", DRILL);
     let q = Queue::<Vec<u8>>::new(4).unwrap();
-    drill_writer_killed_reader_first(&q);
-    assert_slots_free(&q, 4);
-    drill_writer_killed_writers_first(&q);
-    assert_slots_free(&q, 4);
-    drill_reader_killed(&q);
-    assert_slots_free(&q, 4);
+    for drill in drills() {
+        drill(&q);
+        assert_slots_free(&q, 4);
+    }
 }
 
 #[test]

@@ -167,6 +167,21 @@ enum Phase {
     },
 }
 
+impl Phase {
+    /// Scanning for the next header after a reader died where the length of its frame is
+    /// unknown; the loss is reported once.
+    fn scan_for_dead_reader() -> Phase {
+        Phase::Scan {
+            win: [0; HEADER],
+            fill: 0,
+            report: Some(GetError::Torn {
+                announced: None,
+                cause: TornCause::ReaderDied,
+            }),
+        }
+    }
+}
+
 /// A reader's progress, kept across calls while a timed-out `get` holds the reader lock.
 pub(super) struct ReadState {
     rpos: u32,
@@ -850,14 +865,7 @@ impl Core {
         let flags = self.w(RFLAGS).load(Ordering::Acquire);
         let phase = if rlen == RLEN_SCANNING {
             // It died scanning for a header; its lost frame is counted out, not reported.
-            Phase::Scan {
-                win: [0; HEADER],
-                fill: 0,
-                report: Some(GetError::Torn {
-                    announced: None,
-                    cause: TornCause::ReaderDied,
-                }),
-            }
+            Phase::scan_for_dead_reader()
         } else if self.torn_at(start).is_some() || rpos == start {
             // Header phase re-checks the torn record first; or nothing was consumed.
             Phase::Header {
@@ -887,14 +895,7 @@ impl Core {
             self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
             self.state().fetch_sub(1, Ordering::AcqRel);
             self.release_slot();
-            Phase::Scan {
-                win: [0; HEADER],
-                fill: 0,
-                report: Some(GetError::Torn {
-                    announced: None,
-                    cause: TornCause::ReaderDied,
-                }),
-            }
+            Phase::scan_for_dead_reader()
         };
         Some(ReadState { rpos, start, phase })
     }

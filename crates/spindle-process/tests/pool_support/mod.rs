@@ -12,20 +12,19 @@ use std::time::{Duration, Instant};
 /// How long any test waits for a result before failing.
 pub(crate) const LIMIT: Duration = Duration::from_secs(30);
 
-/// A FIFO that tasks block on ([`wait_gate`]) until the test [`release`](Gate::release)s them.
-///
-/// The gate keeps a read-write descriptor open for its whole life, so readers never block in
-/// `open` and bytes written before a reader arrives are not lost.
-pub(crate) struct Gate {
+/// A named FIFO in the temp directory, removed when dropped. It keeps a read-write descriptor
+/// open for its whole life, so neither side ever blocks in `open` and bytes written before the
+/// other side arrives are not lost.
+pub(crate) struct Fifo {
     path: PathBuf,
     keep: File,
 }
 
-impl Gate {
-    pub(crate) fn new() -> Gate {
+impl Fifo {
+    fn new(kind: &str) -> Fifo {
         static N: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
-            "spindle-pool-gate-{}-{}",
+            "spindle-pool-{kind}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
@@ -40,23 +39,38 @@ impl Gate {
             .write(true)
             .open(&path)
             .unwrap();
-        Gate { path, keep }
+        Fifo { path, keep }
+    }
+
+    /// The path to pass to a task.
+    pub(crate) fn path(&self) -> String {
+        self.path.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Fifo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A FIFO that tasks block on ([`wait_gate`]) until the test [`release`](Gate::release)s them.
+///
+pub(crate) struct Gate(Fifo);
+
+impl Gate {
+    pub(crate) fn new() -> Gate {
+        Gate(Fifo::new("gate"))
     }
 
     /// The path to pass to [`wait_gate`].
     pub(crate) fn path(&self) -> String {
-        self.path.to_str().unwrap().to_string()
+        self.0.path()
     }
 
     /// Lets `n` waiting (or future) tasks through.
     pub(crate) fn release(&self, n: usize) {
-        (&self.keep).write_all(&vec![1u8; n]).unwrap();
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        (&self.0.keep).write_all(&vec![1u8; n]).unwrap();
     }
 }
 
@@ -188,46 +202,22 @@ pub(crate) fn cpu_ticks(pid: u32) -> u64 {
 
 /// A FIFO that tasks and initializers write their pid into ([`signal_beacon`]), so that a
 /// test knows, without sleeping, that one of them has reached a given point.
-///
-/// Like [`Gate`], it keeps a read-write descriptor open for its whole life, so writers never
-/// block in `open`.
-pub(crate) struct Beacon {
-    path: PathBuf,
-    keep: File,
-}
+pub(crate) struct Beacon(Fifo);
 
 impl Beacon {
     pub(crate) fn new() -> Beacon {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "spindle-pool-beacon-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_file(&path);
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY:
-        // - `c` is a valid NUL-terminated path that outlives the call.
-        let made = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
-        assert_eq!(made, 0, "mkfifo failed");
-        let keep = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        Beacon { path, keep }
+        Beacon(Fifo::new("beacon"))
     }
 
     /// The path to pass to [`signal_beacon`].
     pub(crate) fn path(&self) -> String {
-        self.path.to_str().unwrap().to_string()
+        self.0.path()
     }
-
     /// The next pid signalled, waiting (in `poll`) at most `limit`.
     pub(crate) fn next_pid(&self, limit: Duration) -> Option<u32> {
         use std::os::fd::AsRawFd;
         let mut p = libc::pollfd {
-            fd: self.keep.as_raw_fd(),
+            fd: self.0.keep.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
@@ -247,14 +237,8 @@ impl Beacon {
             }
         }
         let mut b = [0u8; 4];
-        (&self.keep).read_exact(&mut b).unwrap();
+        (&self.0.keep).read_exact(&mut b).unwrap();
         Some(u32::from_le_bytes(b))
-    }
-}
-
-impl Drop for Beacon {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
