@@ -49,14 +49,9 @@ fn init_kills_itself(_: ()) {
     sigkill(std::process::id());
 }
 
-#[test]
-fn worker_killed_inside_its_initializer_is_replaced() {
-    let _l = process_lock();
-    let _w = Watchdog::new("worker killed inside its initializer", LIMIT * 2);
-    let (beacon, gate) = (Beacon::new(), Gate::new());
-    let pool = Pool::new(1).initializer(init_beacon_then_gate, (beacon.path(), gate.path()));
-    let r = pool.apply_async(pid, ());
-    // The worker is inside its initializer: kill it there.
+/// Kills the first worker while it is inside its initializer; returns the pid of the
+/// replacement, once that one is inside its initializer too.
+fn kill_inside_initializer(beacon: &Beacon) -> u32 {
     let first = beacon
         .next_pid(LIMIT)
         .expect("the first worker ran its initializer");
@@ -65,6 +60,17 @@ fn worker_killed_inside_its_initializer_is_replaced() {
         .next_pid(LIMIT)
         .expect("a replacement ran its initializer");
     assert_ne!(first, second);
+    second
+}
+
+#[test]
+fn worker_killed_inside_its_initializer_is_replaced() {
+    let _l = process_lock();
+    let _w = Watchdog::new("worker killed inside its initializer", LIMIT * 2);
+    let (beacon, gate) = (Beacon::new(), Gate::new());
+    let pool = Pool::new(1).initializer(init_beacon_then_gate, (beacon.path(), gate.path()));
+    let r = pool.apply_async(pid, ());
+    let second = kill_inside_initializer(&beacon);
     gate.release(1);
     // The task queued during the start-up runs on the replacement.
     assert_eq!(r.get(Some(LIMIT)), Ok(second));
@@ -85,13 +91,7 @@ fn executor_worker_killed_inside_its_initializer_is_replaced() {
         .initializer(init_beacon_then_gate, (beacon.path(), gate.path()))
         .build();
     let f = ex.submit(pid, ());
-    let first = beacon
-        .next_pid(LIMIT)
-        .expect("the first worker ran its initializer");
-    sigkill(first);
-    let second = beacon
-        .next_pid(LIMIT)
-        .expect("a replacement ran its initializer");
+    let second = kill_inside_initializer(&beacon);
     gate.release(1);
     assert_eq!(f.result_timeout(LIMIT), Ok(second));
     let all: Vec<_> = ex.map(square, 0..50u64, 1).collect();
