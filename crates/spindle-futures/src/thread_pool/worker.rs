@@ -156,7 +156,22 @@ impl Shared {
             // An idle worker is searching and will find it.
             return;
         }
-        if sleepers > 0 && self.wake_one() {
+        // Read again after `spinning`: a searcher going to sleep joins `sleeping` before it
+        // leaves `spinning`, so one that left `spinning` before the load above is counted
+        // here (the first read may predate it, and would start a needless thread).
+        if self.sleeping.load(Ordering::SeqCst) > 0 {
+            if self.wake_one() {
+                return;
+            }
+            // The sleeper backed out (it saw this job) and is searching again: it rejoined
+            // `spinning` before releasing the lock `wake_one` took.
+            if self.spinning.load(Ordering::SeqCst) > 0 {
+                return;
+            }
+        }
+        if self.injector.is_empty() {
+            // A searcher took the job between the push and the loads above (and left
+            // `spinning` for it): it runs, no thread is needed.
             return;
         }
         // No idle worker: Python 3.8 starts a thread, up to `max_workers`.
@@ -358,20 +373,24 @@ impl Shared {
     /// Leaves the searchers and sleeps until a submit (or shutdown) hands over a token.
     fn sleep_until_woken(&self) {
         let mut tokens = self.sleep.lock();
-        self.spinning.fetch_sub(1, Ordering::SeqCst);
+        // Into `sleeping` before out of `spinning`, so a submit that reads `spinning` then
+        // `sleeping` always counts this worker in one of them.
         self.sleeping.fetch_add(1, Ordering::SeqCst);
+        self.spinning.fetch_sub(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.injector.is_empty() || self.state.load(Ordering::SeqCst) != RUNNING {
-            // Work arrived (or shutdown) after the last look: back out. The count was raised
-            // under the lock, so no waker has claimed it meanwhile.
+            // Work arrived (or shutdown) after the last look: back out, into `spinning` before
+            // out of `sleeping` so no submit sees this worker in neither. The count was
+            // raised under the lock, so no waker has claimed it meanwhile.
+            self.spinning.fetch_add(1, Ordering::SeqCst);
             self.sleeping.fetch_sub(1, Ordering::SeqCst);
-        } else {
-            while *tokens == 0 {
-                self.wake.wait(&mut tokens);
-            }
-            *tokens -= 1;
-            // The waker took us out of `sleeping`.
+            return;
         }
+        while *tokens == 0 {
+            self.wake.wait(&mut tokens);
+        }
+        *tokens -= 1;
+        // The waker took us out of `sleeping`, for the job it queued.
         self.spinning.fetch_add(1, Ordering::SeqCst);
     }
 }
