@@ -189,13 +189,6 @@ pub(super) struct ReadState {
     phase: Phase,
 }
 
-enum Wait {
-    Ready,
-    Timeout,
-    Torn(Torn),
-    Err(io::Error),
-}
-
 /// Where the stream of written bytes ends, as [`Core::stream_end`] sees it.
 enum End {
     /// Exactly here: no writer is inside a `write`.
@@ -206,6 +199,8 @@ enum End {
     Lost,
 }
 
+/// How a read step ended: `Done` (the buffer is full; from [`Core::wait_readable`], bytes
+/// are ready), or why it stopped.
 enum Fill {
     Done,
     Timeout,
@@ -230,6 +225,17 @@ fn check_of(magic: u32, len: u32, flags: u32) -> u32 {
     x ^= x >> 13;
     x = x.wrapping_mul(0xc2b2_ae35);
     x ^ (x >> 16)
+}
+
+/// The end of the next wait of at most `slice` toward `deadline`; `None` once it has passed.
+/// Waits are sliced so that each round looks again at what a dead process left behind.
+fn slice_end(deadline: Option<Instant>, slice: std::time::Duration) -> Option<Instant> {
+    let now = Instant::now();
+    if deadline.is_some_and(|d| now >= d) {
+        return None;
+    }
+    let end = now + slice;
+    Some(deadline.map_or(end, |d| d.min(end)))
 }
 
 fn word_at(b: &[u8], i: usize) -> u32 {
@@ -587,12 +593,9 @@ impl Core {
                     return Ok(());
                 }
             }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
+            let Some(until) = slice_end(deadline, LOCK_SLICE) else {
                 return Err(PutFail::Full);
-            }
-            let slice = now + LOCK_SLICE;
-            let until = deadline.map_or(slice, |d| d.min(slice));
+            };
             if raw::lock_until(self.w(R_LOCK), sys::getpid(), Some(until)).is_some() {
                 let rpos = self.w(RPOS).load(Ordering::Acquire);
                 self.resolve(rpos);
@@ -631,7 +634,7 @@ impl Core {
             let s = seq.load(Ordering::Relaxed);
             // SeqCst: visible before any byte of this `write` can be seen in the pipe.
             seq.store(s | 1, Ordering::SeqCst);
-            let r = sys::writev_from(fd, parts, done);
+            let r = sys::write_vectored_from(fd, false, parts, done);
             if let Ok(n) = r {
                 done += n;
                 self.w(WPOS)
@@ -750,23 +753,20 @@ impl Core {
     // ---- reading --------------------------------------------------------------------------
 
     /// Waits for bytes at exact position `rpos` inside the frame at `start`.
-    fn wait_readable(&self, rpos: u32, start: u32, deadline: Option<Instant>) -> Wait {
+    fn wait_readable(&self, rpos: u32, start: u32, deadline: Option<Instant>) -> Fill {
         let fd = self.reader.as_fd();
         loop {
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                return Wait::Timeout;
-            }
-            let slice = now + ROBUST_CHECK;
-            let until = deadline.map_or(slice, |d| d.min(slice));
-            match sys::poll_fds(&[fd], Some(until)) {
-                Ok(r) if r[0] => return Wait::Ready,
-                Ok(_) => {}
-                Err(e) => return Wait::Err(e),
+            let Some(until) = slice_end(deadline, ROBUST_CHECK) else {
+                return Fill::Timeout;
+            };
+            match sys::poll_readable(fd, Some(until)) {
+                Ok(true) => return Fill::Done,
+                Ok(false) => {}
+                Err(e) => return Fill::Err(e),
             }
             self.check_writer(rpos);
             if let Some(t) = self.torn_at(start) {
-                return Wait::Torn(t);
+                return Fill::Torn(t);
             }
         }
     }
@@ -790,10 +790,8 @@ impl Core {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     match self.wait_readable(st.rpos, st.start, d) {
-                        Wait::Ready => {}
-                        Wait::Timeout => return Fill::Timeout,
-                        Wait::Torn(t) => return Fill::Torn(t),
-                        Wait::Err(e) => return Fill::Err(e),
+                        Fill::Done => {}
+                        stopped => return stopped,
                     }
                 }
                 Err(e) => return Fill::Err(e),
@@ -823,6 +821,38 @@ impl Core {
             dec,
             slot: Some(t.slot),
         }
+    }
+
+    /// Records the frame whose header ends at `rpos` (`len`, `flags`) as the one being read,
+    /// and the phase that reads it: its body, or for the close marker a skip of nothing that
+    /// reports `Closed`.
+    fn enter_frame(&self, rpos: u32, len: u32, flags: u32) -> Phase {
+        self.w(RFLAGS).store(flags, Ordering::Relaxed);
+        if flags & F_MARKER != 0 {
+            self.w(RLEN).store(HEADER as u32, Ordering::Release);
+            Phase::Skip {
+                end: rpos,
+                report: Some(GetError::Closed),
+                dec: 0,
+                slot: None,
+            }
+        } else {
+            self.w(RLEN)
+                .store(len.wrapping_add(HEADER as u32), Ordering::Release);
+            Phase::Body {
+                body: vec![0; len as usize],
+                fill: 0,
+            }
+        }
+    }
+
+    /// The frame under the reader cannot be found any more (its header is gone): count it out
+    /// of the queue now, and mark the scan that follows (`RLEN_SCANNING`) so that a reader
+    /// taking over from this one does not count it out again.
+    fn count_out_lost_frame(&self) {
+        self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
+        self.state().fetch_sub(1, Ordering::AcqRel);
+        self.release_slot();
     }
 
     fn release_slot(&self) {
@@ -892,9 +922,7 @@ impl Core {
             }
         } else {
             // Died inside the header: its length is gone, find the next header.
-            self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
-            self.state().fetch_sub(1, Ordering::AcqRel);
-            self.release_slot();
+            self.count_out_lost_frame();
             Phase::scan_for_dead_reader()
         };
         Some(ReadState { rpos, start, phase })
@@ -921,12 +949,9 @@ impl Core {
                     None => return self.finish_unknown(),
                 }
             }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
+            let Some(until) = slice_end(deadline, LOCK_SLICE) else {
                 return Err(GetError::Empty);
-            }
-            let slice = now + LOCK_SLICE;
-            let until = deadline.map_or(slice, |d| d.min(slice));
+            };
             if raw::lock_until(self.w(R_LOCK), pid, Some(until)).is_some() {
                 match self.recover(deadline) {
                     Some(st) => break st,
@@ -975,28 +1000,11 @@ impl Core {
                         Fill::Err(e) => return self.finish(st, false, Err(GetError::io(e))),
                     }
                     match self.parse(&hdr) {
-                        Some((_, flags)) if flags & F_MARKER != 0 => {
-                            self.w(RFLAGS).store(flags, Ordering::Relaxed);
-                            self.w(RLEN).store(HEADER as u32, Ordering::Release);
-                            self.w(MARKER_SEEN).store(1, Ordering::Release);
-                            self.state().fetch_sub(READING, Ordering::AcqRel);
-                            return self.finish(st, false, Err(GetError::Closed));
-                        }
-                        Some((len, flags)) => {
-                            self.w(RFLAGS).store(flags, Ordering::Relaxed);
-                            self.w(RLEN)
-                                .store(len.wrapping_add(HEADER as u32), Ordering::Release);
-                            st.phase = Phase::Body {
-                                body: vec![0; len as usize],
-                                fill: 0,
-                            };
-                        }
+                        Some((len, flags)) => st.phase = self.enter_frame(st.rpos, len, flags),
                         None => {
                             // Not a header: an earlier reader's position lagged. The frame
                             // we stood on is lost; find the next one.
-                            self.w(RLEN).store(RLEN_SCANNING, Ordering::Release);
-                            self.state().fetch_sub(1, Ordering::AcqRel);
-                            self.release_slot();
+                            self.count_out_lost_frame();
                             st.phase = Phase::Scan {
                                 win: hdr,
                                 fill: HEADER,
@@ -1105,23 +1113,7 @@ impl Core {
                                 let start = st.rpos.wrapping_sub(HEADER as u32);
                                 st.start = start;
                                 self.w(RSTART).store(start, Ordering::Relaxed);
-                                self.w(RFLAGS).store(flags, Ordering::Relaxed);
-                                if flags & F_MARKER != 0 {
-                                    self.w(RLEN).store(HEADER as u32, Ordering::Release);
-                                    st.phase = Phase::Skip {
-                                        end: st.rpos,
-                                        report: Some(GetError::Closed),
-                                        dec: 0,
-                                        slot: None,
-                                    };
-                                } else {
-                                    self.w(RLEN)
-                                        .store(len.wrapping_add(HEADER as u32), Ordering::Release);
-                                    st.phase = Phase::Body {
-                                        body: vec![0; len as usize],
-                                        fill: 0,
-                                    };
-                                }
+                                st.phase = self.enter_frame(st.rpos, len, flags);
                                 break;
                             }
                             win.copy_within(1.., 0);

@@ -70,7 +70,7 @@ fn pollin(fd: BorrowedFd<'_>) -> libc::pollfd {
 
 /// `poll(2)` over `pfds` until one is ready or `deadline` passes, retrying on `EINTR` and on
 /// an early wake-up with the time left.
-fn poll_until(pfds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
+pub(super) fn poll_until(pfds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<()> {
     loop {
         let timeout_ms = match deadline {
             None => -1,
@@ -162,59 +162,65 @@ pub(crate) fn write_all_vectored(
     socket: bool,
     parts: &[&[u8]],
 ) -> io::Result<()> {
-    let mut idx = 0;
-    let mut off = 0;
-    while idx < parts.len() {
-        let mut iov: [libc::iovec; 4] = [libc::iovec {
-            iov_base: std::ptr::null_mut(),
-            iov_len: 0,
-        }; 4];
-        let mut n_iov = 0;
-        for (k, part) in parts[idx..].iter().enumerate().take(4) {
-            let start = if k == 0 { off } else { 0 };
-            iov[n_iov] = libc::iovec {
-                iov_base: part[start..].as_ptr() as *mut libc::c_void,
-                iov_len: part.len() - start,
-            };
-            n_iov += 1;
-        }
-        let written = cvt_r(|| {
-            if socket {
-                // SAFETY:
-                // - `msg` points at `iov`, whose first `n_iov` entries describe live slices.
-                // - sendmsg only reads those buffers; no control data is passed.
-                unsafe {
-                    let mut msg: libc::msghdr = std::mem::zeroed();
-                    msg.msg_iov = iov.as_mut_ptr();
-                    msg.msg_iovlen = n_iov as _;
-                    libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-                }
-            } else {
-                // SAFETY:
-                // - the first `n_iov` entries of `iov` describe live, readable slices.
-                unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), n_iov as i32) }
-            }
-        })? as usize;
-        // Advance over what was written.
-        let mut left = written;
-        while left > 0 && idx < parts.len() {
-            let avail = parts[idx].len() - off;
-            if left >= avail {
-                left -= avail;
-                idx += 1;
-                off = 0;
-            } else {
-                off += left;
-                left = 0;
-            }
-        }
-        // Skip empty parts so the loop ends.
-        while idx < parts.len() && parts[idx].len() == off {
-            idx += 1;
-            off = 0;
-        }
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut done = 0;
+    while done < total {
+        done += write_vectored_from(fd, socket, parts, done)?;
     }
     Ok(())
+}
+
+/// One `writev` (`sendmsg(MSG_NOSIGNAL)` for a socket) of `parts` after their first `skip`
+/// bytes, at most four parts at a time; returns how many bytes the kernel took
+/// (`WouldBlock` if none fit in a non-blocking descriptor). Retries on `EINTR`.
+pub(crate) fn write_vectored_from(
+    fd: BorrowedFd<'_>,
+    socket: bool,
+    parts: &[&[u8]],
+    mut skip: usize,
+) -> io::Result<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 4];
+    let mut n_iov = 0;
+    for part in parts {
+        if skip >= part.len() {
+            skip -= part.len();
+            continue;
+        }
+        let rest = &part[skip..];
+        skip = 0;
+        iov[n_iov] = libc::iovec {
+            iov_base: rest.as_ptr() as *mut libc::c_void,
+            iov_len: rest.len(),
+        };
+        n_iov += 1;
+        if n_iov == iov.len() {
+            break;
+        }
+    }
+    if n_iov == 0 {
+        return Ok(0);
+    }
+    let n = cvt_r(|| {
+        if socket {
+            // SAFETY:
+            // - `msg` points at `iov`, whose first `n_iov` entries describe live slices.
+            // - sendmsg only reads those buffers; no control data is passed.
+            unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_iov = iov.as_mut_ptr();
+                msg.msg_iovlen = n_iov as _;
+                libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+            }
+        } else {
+            // SAFETY:
+            // - the first `n_iov` entries of `iov` describe live, readable slices.
+            unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), n_iov as i32) }
+        }
+    })?;
+    Ok(n as usize)
 }
 
 /// Asks for a pipe buffer of `size` bytes (`F_SETPIPE_SZ`); best effort, the kernel may cap it.
