@@ -481,43 +481,58 @@ const SCENARIOS: [Scenario; 5] = [
     ("manager", manager_round),
 ];
 
-/// The scenarios named by `--only a,b` (all without it).
-fn chosen(args: &[String]) -> Vec<Scenario> {
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1));
-    let picked: Vec<_> = SCENARIOS
-        .into_iter()
-        .filter(|(name, _)| only.is_none_or(|o| o.split(',').any(|n| n == *name)))
-        .collect();
-    if picked.is_empty() {
-        let all: Vec<_> = SCENARIOS.iter().map(|(n, _)| *n).collect();
-        eprintln!(
-            "soak: --only takes a comma-separated list of {}",
-            all.join(", ")
-        );
-        std::process::exit(2);
-    }
-    picked
+/// The command line: `--secs N`, `--seed S`, `--only a,b`; anything else ends the run with
+/// status 2 and the usage.
+struct Args {
+    secs: u64,
+    seed: Option<u64>,
+    scenarios: Vec<Scenario>,
 }
 
-fn arg(args: &[String], name: &str) -> Option<u64> {
-    let i = args.iter().position(|a| a == name)?;
-    match args.get(i + 1).and_then(|v| v.parse().ok()) {
-        Some(v) => Some(v),
-        None => {
-            eprintln!("soak: {name} needs a number");
-            std::process::exit(2);
+fn parse_args() -> Args {
+    let names: Vec<_> = SCENARIOS.iter().map(|(n, _)| *n).collect();
+    let usage = || -> ! {
+        eprintln!(
+            "usage: soak [--secs N] [--seed S] [--only A,B] (scenarios: {})",
+            names.join(", ")
+        );
+        std::process::exit(2);
+    };
+    let mut args = Args {
+        secs: 30,
+        seed: None,
+        scenarios: SCENARIOS.to_vec(),
+    };
+    let rest: Vec<String> = std::env::args().skip(1).collect();
+    for pair in rest.chunks(2) {
+        match pair {
+            [flag, v] if flag == "--secs" => args.secs = v.parse().unwrap_or_else(|_| usage()),
+            [flag, v] if flag == "--seed" => {
+                args.seed = Some(v.parse().unwrap_or_else(|_| usage()))
+            }
+            [flag, v] if flag == "--only" => {
+                args.scenarios = SCENARIOS
+                    .into_iter()
+                    .filter(|(name, _)| v.split(',').any(|n| n == *name))
+                    .collect();
+                if args.scenarios.is_empty() {
+                    usage();
+                }
+            }
+            _ => usage(),
         }
     }
+    args
 }
 
 fn main() {
     spindle_process::init();
-    let args: Vec<String> = std::env::args().collect();
-    let secs = arg(&args, "--secs").unwrap_or(30);
-    let seed = arg(&args, "--seed").unwrap_or_else(|| {
+    let Args {
+        secs,
+        seed,
+        scenarios,
+    } = parse_args();
+    let seed = seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -526,7 +541,6 @@ fn main() {
     });
     watchdog(seed);
     println!("soak: {secs} s, seed {seed}");
-    let scenarios = chosen(&args);
     let mut rng = Rng(seed);
     // One round of each first, so lazily created helpers (resource tracker, fork server)
     // are part of the baseline rather than counted as leaks.

@@ -501,12 +501,19 @@ impl Connection {
     fn recv_bytes_until(&self, deadline: Option<Instant>) -> Result<Vec<u8>, ConnectionError> {
         let fd = self.read_fd()?;
         let mut reader = self.lock_reader(deadline).ok_or(ConnectionError::Timeout)?;
-        let src = Source {
+        reader.recv(
+            &self.source(fd, Wait::from_deadline(deadline)),
+            self.max_message_size(),
+        )
+    }
+
+    /// What the frame reader reads from: this end's descriptor, waiting as `wait` says.
+    fn source<'a>(&self, fd: BorrowedFd<'a>, wait: Wait) -> Source<'a> {
+        Source {
             fd,
             socket: self.socket,
-            wait: Wait::from_deadline(deadline),
-        };
-        reader.recv(&src, self.max_message_size())
+            wait,
+        }
     }
 
     /// The read lock, waited for until `deadline` (`None`: forever).
@@ -549,24 +556,17 @@ impl Connection {
         let Some(mut reader) = self.lock_reader(deadline) else {
             return false;
         };
-        let src = Source {
-            fd,
-            socket: self.socket,
-            wait: Wait::from_deadline(deadline),
-        };
-        reader.ready(&src, self.max_message_size())
+        reader.ready(
+            &self.source(fd, Wait::from_deadline(deadline)),
+            self.max_message_size(),
+        )
     }
 
     /// Like `poll` for [`wait`]: `Some(ready)` reading only what `wait` allows, or `None` when
     /// another thread holds the read side (it takes what arrives).
     fn try_ready(&self, fd: BorrowedFd<'_>, wait: Wait) -> Option<bool> {
         let mut reader = self.reader.try_lock()?;
-        let src = Source {
-            fd,
-            socket: self.socket,
-            wait,
-        };
-        Some(reader.ready(&src, self.max_message_size()))
+        Some(reader.ready(&self.source(fd, wait), self.max_message_size()))
     }
 
     /// Closes this end: Python's `conn.close()`. Later calls fail with

@@ -230,9 +230,11 @@ impl ChildState {
     /// Reads the exit code the fork server sent, if it has arrived. A pipe that ends without
     /// one means the server died: the status is lost, not the child.
     fn read_status(&self, status: &OwnedFd) -> Option<Ended> {
-        match sys::poll_fds(&[status.as_fd()], Some(Instant::now())) {
-            Ok(r) if r[0] => {}
-            _ => return None,
+        if !matches!(
+            sys::poll_readable(status.as_fd(), Some(Instant::now())),
+            Ok(true)
+        ) {
+            return None;
         }
         let mut code = [0u8; 4];
         match sys::read_exact_fd(status.as_fd(), &mut code) {
@@ -250,8 +252,8 @@ impl ChildState {
         let gone = match &self.pidfd {
             // Readable once the process has exited (zombie or reaped), whoever its parent is.
             Some(fd) => matches!(
-                sys::poll_fds(&[fd.as_fd()], Some(Instant::now())),
-                Ok(r) if r[0]
+                sys::poll_readable(fd.as_fd(), Some(Instant::now())),
+                Ok(true)
             ),
             // No pidfd (kernel before 5.3): /proc, which a recycled pid can fool.
             None => sys::process_is_dead(self.pid),
@@ -300,7 +302,7 @@ impl ChildState {
             } else {
                 self.status.as_ref().or(self.pidfd.as_ref())
             };
-            let polled = fd.map(|fd| sys::poll_fds(&[fd.as_fd()], deadline));
+            let polled = fd.map(|fd| sys::poll_readable(fd.as_fd(), deadline));
             if !matches!(polled, Some(Ok(_))) {
                 // No pidfd (kernel before 5.3) or a failed poll: check again after a growing
                 // pause.

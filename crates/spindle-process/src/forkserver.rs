@@ -133,7 +133,7 @@ fn request(
     sys::write_all_vectored(conn.as_fd(), true, &[body])?;
     drop(status_w); // the server holds its copy
     let deadline = Instant::now() + REPLY_TIMEOUT;
-    if !sys::poll_fds(&[conn.as_fd()], Some(deadline))?[0] {
+    if !sys::poll_readable(conn.as_fd(), Some(deadline))? {
         return Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "the fork server did not answer within 30 s",

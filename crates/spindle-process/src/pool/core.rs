@@ -151,6 +151,17 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    /// The task now at the head of `in_flight` starts running at `now`: its timeout, if it
+    /// has one, counts from here.
+    pub(crate) fn head_starts(&mut self, now: Instant) {
+        self.since = now;
+        self.deadline = self
+            .in_flight
+            .front()
+            .and_then(|s| s.task.timeout)
+            .and_then(|t| now.checked_add(t));
+    }
+
     /// After the worker died: takes the task it was running, if it had started one (see
     /// `progress.rs`). What stays in flight was never started and can go to another worker.
     /// Without a progress word (its shared block could not be made) the oldest unanswered

@@ -342,12 +342,7 @@ fn on_replies(
                 // The task waiting for this worker starts now: its timeout counts from here.
                 if let Some(w) = st.workers.iter_mut().find(|w| w.key == p.key) {
                     w.ready = true;
-                    w.since = Instant::now();
-                    w.deadline = w
-                        .in_flight
-                        .front()
-                        .and_then(|s| s.task.timeout)
-                        .and_then(|t| w.since.checked_add(t));
+                    w.head_starts(Instant::now());
                 }
             }
             Reply::InitFailed(msg) => {
@@ -374,12 +369,7 @@ fn on_replies(
                     .unwrap_or(u64::MAX);
                 if pos == 0 {
                     w.busy += now.saturating_duration_since(w.since);
-                    w.since = now;
-                    w.deadline = w
-                        .in_flight
-                        .front()
-                        .and_then(|s| s.task.timeout)
-                        .and_then(|t| now.checked_add(t));
+                    w.head_starts(now);
                 }
                 st.avg_ns = if st.avg_ns == u64::MAX {
                     took
