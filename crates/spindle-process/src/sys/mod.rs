@@ -5,8 +5,10 @@
 //! - process: [`spawn_worker`] (re-exec `/proc/self/exe`), [`fork_worker`], [`wait_exit`]
 //!   (non-blocking `waitpid` turned into Python's exit code), [`pidfd_open`], [`send_signal`],
 //!   [`process_is_dead`], [`getpid`], [`gettid`], [`getppid`], [`cpu_count`];
-//! - descriptors: [`pipe`], [`socketpair`], [`poll_fds`], [`read_some`], [`write_all_vectored`],
-//!   [`set_cloexec`], [`read_exact_fd`];
+//! - descriptors: [`pipe`], [`socketpair`], [`poll_fds`], [`poll_readable`], [`read_some`],
+//!   [`read_append`], [`write_all_vectored`], [`write_vectored_from`], [`set_cloexec`],
+//!   [`read_exact_fd`]; non-blocking pipes for the process queues: [`set_nonblocking`],
+//!   [`bytes_readable`], [`poll_writable`];
 //! - shared memory: [`shm`] (`shm_open` + `mmap` for named segments, `memfd_create` for anonymous
 //!   blocks) and [`futex`] (wait/wake on a `u32` shared between processes);
 //! - the resource tracker process: [`tracker`];
